@@ -1,0 +1,1 @@
+"""prnet_synth."""
