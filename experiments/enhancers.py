@@ -1,0 +1,250 @@
+"""The 16 enhancers of Schlett et al. (000_5d0e6bc7884ed0ba.txt, IV-A..IV-C) behind one interface.
+
+``get_enhancer(label, **kwargs)`` returns an :class:`Enhancer` with ``.label`` and
+``.enhance(depth)``: a uint16 image (HxW) or batch (NxHxW) in the paper's convention
+(65535 = hole, 0 = nearest) in, the same shape and dtype out. Wrong dtype or rank ->
+ValueError saying what was given. ``LABELS`` lists the 16 labels.
+
+* "None": the input unchanged (a copy).
+* Hand-crafted (Table II): "De-M2", "De-M8" (decimation, upscaled back to the input size with
+  hole-aware bilinear interpolation), "Hf-FFA", "Hf-NFA", "Hf-L" (hole filling), "Sp-Hf16",
+  "Sp-HfU" (spatial with hole filling), run by the RealSense SDK (pyrealsense2) or by its
+  bit-exact numba twin: keyword ``backend`` = "sdk" | "twin" | "auto" (default; the twin with one
+  logged warning where pyrealsense2 cannot be imported).
+* Deep learning (IV-B, IV-C, Table III): "DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta-1".."DL-Delta-4"
+  (``models.unet.load_enhancer_model``) and "DDRNet-dn" (``models.ddrnet.load_ddrnet_dn``), loaded
+  lazily on the first ``enhance`` (or ``load()``); keywords ``weights`` (a path; default
+  ``prnet_synth.paths.weights_path(label, preset)``), ``preset`` ("quick" | "paper"),
+  ``batch_size``. Missing modules or weights raise :class:`EnhancerUnavailableError` saying how to
+  get them.
+
+Every keyword is accepted by every label (irrelevant ones are ignored) so that one loop can build
+all enhancers with the same settings; unknown keywords raise TypeError.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Optional
+
+import numpy as np
+
+from prnet_synth.conventions import HOLE, MAX_VALID, check_depth, from_float, from_realsense, to_float, to_realsense
+
+from .realsense_filters import TABLE_II, FilterSpec, apply_filter, resolve_backend
+
+__all__ = ["LABELS", "HANDCRAFTED_LABELS", "DL_LABELS", "UNET_LABELS", "Enhancer", "NoneEnhancer",
+           "RealSenseEnhancer", "KerasEnhancer", "EnhancerUnavailableError", "get_enhancer",
+           "upscale_bilinear_valid"]
+
+HANDCRAFTED_LABELS = ("De-M2", "De-M8", "Hf-FFA", "Hf-NFA", "Hf-L", "Sp-Hf16", "Sp-HfU")
+UNET_LABELS = ("DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta-1", "DL-Delta-2", "DL-Delta-3", "DL-Delta-4")
+DL_LABELS = UNET_LABELS + ("DDRNet-dn",)
+LABELS = ("None",) + HANDCRAFTED_LABELS + DL_LABELS
+
+_KWARGS = ("backend", "weights", "preset", "batch_size")
+
+
+class EnhancerUnavailableError(RuntimeError):
+    """A deep-learning enhancer cannot be used: its model code or trained weights are missing."""
+
+
+class Enhancer:
+    """Base class: subclasses implement ``_enhance_batch(frames)`` on uint16 NxHxW."""
+
+    label: str = ""
+    kind: str = ""
+
+    def enhance(self, depth: np.ndarray) -> np.ndarray:
+        arr = check_depth(depth, f"{self.label} enhancer input")
+        if arr.shape[-2] == 0 or arr.shape[-1] == 0 or (arr.ndim == 3 and arr.shape[0] == 0):
+            return arr.copy()
+        frames = arr if arr.ndim == 3 else arr[None]
+        out = self._enhance_batch(frames)
+        if out.shape != frames.shape or out.dtype != np.uint16:  # pragma: no cover - internal guard
+            raise RuntimeError(f"{self.label}: produced {out.dtype} {out.shape} for input {frames.shape}")
+        return out if arr.ndim == 3 else out[0]
+
+    __call__ = enhance
+
+    def _enhance_batch(self, frames: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.label!r})"
+
+
+class NoneEnhancer(Enhancer):
+    """The 16th "None" variant: no enhancement (returns a copy)."""
+
+    label = "None"
+    kind = "none"
+
+    def _enhance_batch(self, frames):
+        return frames.copy()
+
+
+# ----------------------------------------------------------------------------- hand-crafted
+def _axis_weights(n_out: int, n_low: int, scale: int):
+    """Bilinear source indices and weights along one axis (pixel centres, clamped edges).
+
+    Low-resolution sample j is the decimation block covering input pixels [j*s, j*s+s), so its
+    centre sits at input coordinate j*s + (s-1)/2; output pixel i reads low-res coordinate
+    (i + 0.5) / s - 0.5 (the same half-pixel mapping as OpenCV's INTER_LINEAR when n_out = s*n_low).
+    """
+    u = (np.arange(n_out, dtype=np.float64) + 0.5) / scale - 0.5
+    u = np.clip(u, 0.0, n_low - 1)
+    i0 = np.floor(u).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n_low - 1)
+    f = u - i0
+    return i0, i1, 1.0 - f, f
+
+
+def upscale_bilinear_valid(low: np.ndarray, shape: tuple[int, int], scale: int) -> np.ndarray:
+    """Upscale a decimated paper-convention image back to ``shape`` with bilinear interpolation
+    that keeps holes out: each output pixel is the bilinear blend of the *valid* ones among its
+    four nearest low-resolution samples, the weights renormalised to sum to 1; it is a hole only
+    when all of them (with non-zero weight) are holes. Rounded to nearest, at most 65534."""
+    low = np.asarray(low)
+    h, w = shape
+    lh, lw = low.shape
+    if lh == 0 or lw == 0:
+        return np.full(shape, HOLE, np.uint16)
+    y0, y1, wy0, wy1 = _axis_weights(h, lh, scale)
+    x0, x1, wx0, wx1 = _axis_weights(w, lw, scale)
+    valid = (low != HOLE).astype(np.float64)
+    vals = np.where(low != HOLE, low, 0).astype(np.float64)
+    num = np.zeros(shape, np.float64)
+    den = np.zeros(shape, np.float64)
+    for yi, wy in ((y0, wy0), (y1, wy1)):
+        for xi, wx in ((x0, wx0), (x1, wx1)):
+            wgt = wy[:, None] * wx[None, :] * valid[yi[:, None], xi[None, :]]
+            num += wgt * vals[yi[:, None], xi[None, :]]
+            den += wgt
+    out = np.full(shape, HOLE, np.uint16)
+    ok = den > 1e-12
+    out[ok] = np.clip(np.rint(num[ok] / den[ok]), 0, MAX_VALID).astype(np.uint16)
+    return out
+
+
+class RealSenseEnhancer(Enhancer):
+    """A Table II enhancer: paper convention -> RealSense (0 = hole) -> SDK filter (or twin) -> back.
+
+    Decimation output is upscaled back to the input size with :func:`upscale_bilinear_valid`.
+    """
+
+    kind = "handcrafted"
+
+    def __init__(self, label: str, spec: FilterSpec, backend: str = "auto"):
+        self.label = label
+        self.spec = spec
+        self.backend = resolve_backend(backend)
+
+    def _enhance_batch(self, frames):
+        out = np.empty_like(frames)
+        for i, frame in enumerate(frames):
+            filtered = from_realsense(apply_filter(self.spec, to_realsense(frame), self.backend))
+            if self.spec.kind == "decimation":
+                filtered = upscale_bilinear_valid(filtered, frame.shape, self.spec.value)
+            out[i] = filtered
+        return out
+
+    def __repr__(self) -> str:
+        return f"RealSenseEnhancer({self.label!r}, backend={self.backend!r})"
+
+
+# ----------------------------------------------------------------------------- deep learning
+def _how_to_get(label: str, path) -> str:
+    if label == "DDRNet-dn":
+        return ("DDRNet-dn needs the official pretrained DDRNet checkpoint converted by models.ddrnet "
+                f"(see shared/docs/ddrnet.md and the README); pass weights=<path> or place it at {path}")
+    return (f"train it with the U-Net training script of the models package (see the README, 'U-Net "
+            f"enhancers'), which writes the weights to {path}, or pass weights=<path>")
+
+
+class KerasEnhancer(Enhancer):
+    """A deep-learning enhancer: a Keras model on float32 NxHxWx1 in [0, 1] (holes 1.0).
+
+    The model is loaded lazily; inference runs in batches of ``batch_size``.
+    """
+
+    kind = "dl"
+
+    def __init__(self, label: str, weights=None, preset: str = "quick", batch_size: int = 16):
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.label = label
+        self.weights = weights
+        self.preset = preset
+        self.batch_size = int(batch_size)
+        self._model = None
+
+    def _default_path(self):
+        from prnet_synth.paths import weights_path
+
+        return weights_path(self.label, self.preset)
+
+    def load(self):
+        """Load (once) and return the Keras model, or raise EnhancerUnavailableError."""
+        if self._model is not None:
+            return self._model
+        where = self.weights if self.weights is not None else self._default_path()
+        modname, fname = (("models.ddrnet", "load_ddrnet_dn") if self.label == "DDRNet-dn"
+                          else ("models.unet", "load_enhancer_model"))
+        try:
+            module = importlib.import_module(modname)
+            loader = getattr(module, fname)
+        except (ImportError, AttributeError) as exc:
+            raise EnhancerUnavailableError(
+                f"{self.label}: {modname}.{fname} is not available ({exc}); {_how_to_get(self.label, where)}"
+            ) from exc
+        try:
+            if self.label == "DDRNet-dn":
+                model = loader(where)
+            else:
+                model = loader(self.label, path=self.weights, preset=self.preset)
+        except FileNotFoundError as exc:
+            raise EnhancerUnavailableError(
+                f"{self.label}: trained weights not found ({exc}); {_how_to_get(self.label, where)}"
+            ) from exc
+        self._model = model
+        return model
+
+    def _enhance_batch(self, frames):
+        model = self.load()
+        x = to_float(frames)[..., None]
+        out = np.empty(frames.shape, np.uint16)
+        for start in range(0, len(x), self.batch_size):
+            chunk = x[start:start + self.batch_size]
+            y = np.asarray(model(chunk, training=False), dtype=np.float32)
+            if y.shape[:3] != chunk.shape[:3]:
+                raise RuntimeError(f"{self.label}: model returned shape {y.shape} for input {chunk.shape}")
+            out[start:start + len(chunk)] = from_float(y.reshape(chunk.shape[:3]))
+        return out
+
+
+# ----------------------------------------------------------------------------- registry
+def get_enhancer(label: str, **kwargs) -> Enhancer:
+    """The enhancer called ``label`` (one of ``LABELS``).
+
+    Keywords: ``backend`` ("auto" | "sdk" | "twin", hand-crafted only), ``weights``, ``preset``,
+    ``batch_size`` (deep-learning only). Irrelevant keywords are ignored; unknown ones raise TypeError.
+    """
+    unknown = sorted(set(kwargs) - set(_KWARGS))
+    if unknown:
+        raise TypeError(f"get_enhancer: unknown keyword(s) {unknown}; allowed: {list(_KWARGS)}")
+    if label == "None":
+        return NoneEnhancer()
+    if label in TABLE_II:
+        return RealSenseEnhancer(label, TABLE_II[label], backend=kwargs.get("backend", "auto"))
+    if label in DL_LABELS:
+        return KerasEnhancer(label, weights=kwargs.get("weights"), preset=kwargs.get("preset", "quick"),
+                             batch_size=kwargs.get("batch_size", 16))
+    raise KeyError(f"unknown enhancer label {label!r}; known: {', '.join(LABELS)}")
+
+
+def _check_labels() -> None:  # import-time consistency check of the two tables
+    assert len(LABELS) == 16 and len(set(LABELS)) == 16
+    assert set(HANDCRAFTED_LABELS) == set(TABLE_II)
+
+
+_check_labels()
