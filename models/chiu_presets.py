@@ -1,0 +1,103 @@
+"""Presets (configs as data) for Chiu et al. (002_dc34ad5f35326815.txt): DepthNet and the
+mask-guided RGB-D face recognition network.
+
+``paper`` holds every setting the paper states (section IV-B) plus our documented choices for
+what it leaves open; ``quick`` keeps the same structure, scaled to minutes on a 2-core CPU.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+__all__ = ["DepthNetConfig", "RecognitionConfig", "ChiuPreset", "PRESETS", "get_preset"]
+
+
+@dataclass(frozen=True)
+class DepthNetConfig:
+    # stated (IV-B): Adam lr 2e-4, betas 0.5/0.999, lambda1 = 100 (depth), lambda2 = 100 (mask),
+    # lambda3 = 1 (adversarial), batch 16, 256x256 images, 7 mask classes (IV-A.1).
+    size: int = 256
+    mask_classes: int = 7
+    lambda_depth: float = 100.0
+    lambda_mask: float = 100.0
+    lambda_adv: float = 1.0
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    batch_size: int = 16
+    # decided (not stated): pix2pix-style U-Net widths (encoder C64-C128-C256-C512...), PatchGAN
+    # discriminators with three stride-2 layers; number of epochs.
+    base_filters: int = 64
+    max_filters: int = 512
+    disc_filters: int = 64
+    disc_layers: int = 3
+    epochs: int = 200
+    use_mask_branch: bool = True
+
+
+@dataclass(frozen=True)
+class RecognitionConfig:
+    # stated (IV-B): SGD momentum 0.9, weight decay 5e-4, lr 0.1 divided by 10 at epochs 6, 10, 17;
+    # SAM on the 56x56x64 and 14x14x256 feature maps; alpha = 1, gamma = 3 (eq. 8); beta = 2 (eq. 11);
+    # lambda1 = 0.5, lambda2 = 0.05 (eq. 12-13); batch 256; 112x112 images.
+    size: int = 112
+    learning_rate: float = 0.1
+    lr_milestones: tuple[int, ...] = (6, 10, 17)
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    cmfl_alpha: float = 1.0
+    cmfl_gamma: float = 3.0
+    sa_beta: float = 2.0
+    lambda_1: float = 0.5
+    lambda_2: float = 0.05
+    batch_size: int = 256
+    # decided: IR-SE-50 backbone (the SENet variant of ArcFace, whose stage outputs at 112x112 input
+    # are exactly 56x56x64 and 14x14x256), ArcFace s = 64, m = 0.5 (ArcFace paper defaults), 512-d
+    # embedding, 20 epochs (the last milestone is 17).
+    units: tuple[int, ...] = (3, 4, 14, 3)
+    widths: tuple[int, ...] = (64, 128, 256, 512)
+    embedding: int = 512
+    arc_scale: float = 64.0
+    arc_margin: float = 0.5
+    sam_stages: tuple[int, ...] = (0, 2)
+    sam_kernel: int = 7
+    epochs: int = 20
+
+
+@dataclass(frozen=True)
+class ChiuPreset:
+    name: str
+    depthnet: DepthNetConfig
+    recognition: RecognitionConfig
+    # embedded-default data (synthetic faces of prnet_synth.procedural)
+    depthnet_train_identities: int = 90  # as BU-3DFE's 90 training identities
+    depthnet_samples_per_identity: int = 25
+    depthnet_test_identities: int = 10
+    rec_train_identities: int = 500
+    rec_train_per_identity: int = 40
+    rec_test_identities: int = 100
+    rec_probes_per_set: int = 4
+    extra: dict = field(default_factory=dict)
+
+
+PRESETS: dict[str, ChiuPreset] = {
+    "paper": ChiuPreset(name="paper", depthnet=DepthNetConfig(), recognition=RecognitionConfig()),
+    "quick": ChiuPreset(
+        name="quick",
+        depthnet=DepthNetConfig(size=64, base_filters=16, max_filters=128, disc_filters=16, epochs=6,
+                                batch_size=16),
+        recognition=RecognitionConfig(size=64, units=(1, 1, 1, 1), widths=(16, 32, 64, 128),
+                                      embedding=64, epochs=8, lr_milestones=(5, 7), batch_size=32,
+                                      learning_rate=0.05, arc_scale=16.0, arc_margin=0.3),
+        depthnet_train_identities=24, depthnet_samples_per_identity=10, depthnet_test_identities=6,
+        rec_train_identities=24, rec_train_per_identity=20, rec_test_identities=12,
+        rec_probes_per_set=3,
+    ),
+}
+
+
+def get_preset(name: str, **overrides) -> ChiuPreset:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+    preset = PRESETS[name]
+    return dataclasses.replace(preset, **overrides) if overrides else preset
