@@ -27,6 +27,7 @@ import importlib
 from typing import Optional
 
 import numpy as np
+from numba import njit
 
 from prnet_synth.conventions import HOLE, MAX_VALID, check_depth, from_float, from_realsense, to_float, to_realsense
 
@@ -89,40 +90,73 @@ def _axis_weights(n_out: int, n_low: int, scale: int):
 
     Low-resolution sample j is the decimation block covering input pixels [j*s, j*s+s), so its
     centre sits at input coordinate j*s + (s-1)/2; output pixel i reads low-res coordinate
-    (i + 0.5) / s - 0.5 (the same half-pixel mapping as OpenCV's INTER_LINEAR when n_out = s*n_low).
+    (i + 0.5) / s - 0.5 (the same half-pixel mapping as OpenCV's INTER_LINEAR when n_out = s*n_low),
+    clamped to [0, n_low - 1].
     """
     u = (np.arange(n_out, dtype=np.float64) + 0.5) / scale - 0.5
     u = np.clip(u, 0.0, n_low - 1)
-    i0 = np.floor(u).astype(np.intp)
+    i0 = np.floor(u).astype(np.int64)
     i1 = np.minimum(i0 + 1, n_low - 1)
     f = u - i0
     return i0, i1, 1.0 - f, f
 
 
+@njit(cache=True, nogil=True)
+def _upscale_kernel(low, y0, y1, wy0, wy1, x0, x1, wx0, wx1, out):
+    # normalised bilinear interpolation: hole samples (65535) get no weight
+    for y in range(out.shape[0]):
+        ya = y0[y]
+        yb = y1[y]
+        wa = wy0[y]
+        wb = wy1[y]
+        for x in range(out.shape[1]):
+            xa = x0[x]
+            xb = x1[x]
+            va = wx0[x]
+            vb = wx1[x]
+            num = 0.0
+            den = 0.0
+            v = low[ya, xa]
+            w = wa * va
+            if v != 65535:
+                num += w * v
+                den += w
+            v = low[ya, xb]
+            w = wa * vb
+            if v != 65535:
+                num += w * v
+                den += w
+            v = low[yb, xa]
+            w = wb * va
+            if v != 65535:
+                num += w * v
+                den += w
+            v = low[yb, xb]
+            w = wb * vb
+            if v != 65535:
+                num += w * v
+                den += w
+            if den > 0.0:
+                r = np.rint(num / den)
+                out[y, x] = 65534 if r > 65534.0 else np.int64(r)
+            else:
+                out[y, x] = 65535
+
+
 def upscale_bilinear_valid(low: np.ndarray, shape: tuple[int, int], scale: int) -> np.ndarray:
     """Upscale a decimated paper-convention image back to ``shape`` with bilinear interpolation
     that keeps holes out: each output pixel is the bilinear blend of the *valid* ones among its
-    four nearest low-resolution samples, the weights renormalised to sum to 1; it is a hole only
-    when all of them (with non-zero weight) are holes. Rounded to nearest, at most 65534."""
-    low = np.asarray(low)
+    four nearest low-resolution samples, the weights renormalised to sum to 1 (normalised
+    convolution); it is a hole only when every sample with a non-zero weight is a hole.
+    Rounded to nearest (half to even), at most 65534."""
+    low = np.ascontiguousarray(low, dtype=np.uint16)
     h, w = shape
     lh, lw = low.shape
+    out = np.empty((h, w), np.uint16)
     if lh == 0 or lw == 0:
-        return np.full(shape, HOLE, np.uint16)
-    y0, y1, wy0, wy1 = _axis_weights(h, lh, scale)
-    x0, x1, wx0, wx1 = _axis_weights(w, lw, scale)
-    valid = (low != HOLE).astype(np.float64)
-    vals = np.where(low != HOLE, low, 0).astype(np.float64)
-    num = np.zeros(shape, np.float64)
-    den = np.zeros(shape, np.float64)
-    for yi, wy in ((y0, wy0), (y1, wy1)):
-        for xi, wx in ((x0, wx0), (x1, wx1)):
-            wgt = wy[:, None] * wx[None, :] * valid[yi[:, None], xi[None, :]]
-            num += wgt * vals[yi[:, None], xi[None, :]]
-            den += wgt
-    out = np.full(shape, HOLE, np.uint16)
-    ok = den > 1e-12
-    out[ok] = np.clip(np.rint(num[ok] / den[ok]), 0, MAX_VALID).astype(np.uint16)
+        out[:] = HOLE
+        return out
+    _upscale_kernel(low, *_axis_weights(h, lh, scale), *_axis_weights(w, lw, scale), out)
     return out
 
 
