@@ -1,0 +1,224 @@
+"""Attack suite: does a deep-learning enhancer invent a face where there is none?
+
+Schlett et al. (IV, IV-F) require that an enhancer "avoid the generation of face depth data where no
+face is present in the depth input, since this could i.a. circumvent the depth PAD even for simple
+presentation attack instruments such as printed face images". This suite feeds the DL enhancers
+inputs that hold no face relief and measures what comes out:
+
+* ``flat_plane``: a printed photo held fronto-parallel (a rectangle of constant depth);
+* ``tilted_plane``: the same sheet tilted about the vertical axis (40 mm depth ramp);
+* ``bent_plane``: the sheet bent around the vertical axis, centre nearest (40 mm sag at the edges);
+* ``occluded_face_hand`` / ``occluded_face_paper``: generator faces with the generator's hand and
+  paper occluders (these hold relief: reported for departure, not bounded);
+* ``noise``: uniform random depth over the sheet area (no structure at all).
+
+Planes and faces go through the D435-like degradation (``degrade.CONFIGS["d435"]``: outline and
+random holes, noise, blur), as a camera would see them; noise is fed as is.
+
+Measures per (input, enhancer), inside the attack's area (the sheet shrunk by 8 px, or the face's
+ground-truth area):
+
+* ``departure_percent``: ``experiments.metrics.falsification_rmse`` x 100 between input and output
+  (input holes ignored): how far the output departs from the input;
+* ``relief_mm``: the 99th percentile of how far the valid output pixels stand out *towards the
+  camera* from the least-squares quadric surface fitted to them, in millimetres. A flat, tilted or
+  bent sheet is (nearly) a quadric, so it has almost no relief; a face has a nose, brows and lips
+  that a quadric cannot follow (``face_reference`` rows measure the generator's clean faces);
+* ``relief_gain_mm``: ``relief_mm`` of the output minus that of the input.
+
+The bound the tests enforce (``RELIEF_BOUND_MM``): on plane inputs (flat, tilted, bent), every DL
+enhancer's output relief stays at most 5 mm, which is well under the relief of every generator face
+(the suite's ``face_reference`` rows; the test checks the measure flags a face).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, Iterable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from prnet_synth.atomic import provenance
+from prnet_synth.conventions import HOLE, MM_PER_UNIT, UNITS_PER_MM
+
+__all__ = ["PLANE_KINDS", "FACE_KINDS", "ATTACK_KINDS", "RELIEF_BOUND_MM", "SHEET", "relief_mm",
+           "plane_depth", "noise_depth", "sheet_mask", "make_attacks", "evaluate", "check_bound", "run"]
+
+log = logging.getLogger(__name__)
+
+PLANE_KINDS = ("flat_plane", "tilted_plane", "bent_plane")
+FACE_KINDS = ("occluded_face_hand", "occluded_face_paper")
+ATTACK_KINDS = PLANE_KINDS + FACE_KINDS + ("noise",)
+RELIEF_BOUND_MM = 5.0
+SHEET = (40, 216, 48, 208)  # rows 40..215, columns 48..207: a face-sized sheet in the 256x256 crop
+MARGIN = 8
+
+
+def sheet_mask(shape=(256, 256), margin: int = 0) -> np.ndarray:
+    r0, r1, c0, c1 = SHEET
+    m = np.zeros(shape, bool)
+    m[r0 + margin:r1 - margin, c0 + margin:c1 - margin] = True
+    return m
+
+
+def plane_depth(kind: str, shape=(256, 256), offset_mm: float = 10.0, amount_mm: float = 40.0) -> np.ndarray:
+    """Clean depth (paper format) of a sheet: ``flat_plane``, ``tilted_plane`` or ``bent_plane``;
+    background (outside the sheet) is a hole, as beyond the 25 cm range."""
+    r0, r1, c0, c1 = SHEET
+    x = (np.arange(shape[1]) - (c0 + c1 - 1) / 2.0) / ((c1 - c0) / 2.0)  # -1..1 across the sheet
+    xx = np.broadcast_to(x[None, :], shape)
+    if kind == "flat_plane":
+        z = np.full(shape, offset_mm)
+    elif kind == "tilted_plane":
+        z = offset_mm + amount_mm * (xx + 1.0) / 2.0
+    elif kind == "bent_plane":
+        z = offset_mm + amount_mm * xx ** 2
+    else:
+        raise ValueError(f"unknown plane kind {kind!r}; known: {PLANE_KINDS}")
+    out = np.full(shape, HOLE, np.uint16)
+    m = sheet_mask(shape)
+    out[m] = np.rint(z[m] * UNITS_PER_MM).astype(np.uint16)
+    return out
+
+
+def noise_depth(rng: np.random.Generator, shape=(256, 256)) -> np.ndarray:
+    out = np.full(shape, HOLE, np.uint16)
+    m = sheet_mask(shape)
+    out[m] = rng.integers(0, 65535, size=int(m.sum()), dtype=np.uint16)
+    return out
+
+
+def relief_mm(depth: np.ndarray, area: np.ndarray, percentile: float = 99.0) -> float:
+    """Protrusion towards the camera over the best-fit quadric surface (mm, ``percentile`` of the
+    valid pixels in ``area``); NaN with fewer than 12 valid pixels."""
+    d = np.asarray(depth)
+    sel = np.asarray(area, bool) & (d != HOLE)
+    if int(sel.sum()) < 12:
+        return float("nan")
+    rows, cols = np.nonzero(sel)
+    y = (rows - rows.mean()) / max(rows.std(), 1.0)
+    x = (cols - cols.mean()) / max(cols.std(), 1.0)
+    z = d[sel].astype(np.float64) * MM_PER_UNIT
+    a = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    coef, *_ = np.linalg.lstsq(a, z, rcond=None)
+    protrusion = a @ coef - z   # smaller depth = nearer: fit - value > 0 stands out towards the camera
+    return float(np.percentile(protrusion, percentile))
+
+
+def make_attacks(seed: int, repeats: int = 1) -> list[dict]:
+    """The attack inputs: dicts with ``kind``, ``repeat``, ``clean`` (uint16), ``input`` (uint16, what
+    the enhancers see) and ``area`` (bool)."""
+    import degrade
+
+    cfg = degrade.get_config("d435")
+    rng = np.random.default_rng(seed)
+    out = []
+    for rep in range(repeats):
+        for k, kind in enumerate(PLANE_KINDS):
+            clean = plane_depth(kind)
+            inp = np.asarray(degrade.degrade_batch(clean[None], seed=seed + 1000 * rep + k, variant="plain",
+                                                   config=cfg)[0], np.uint16)
+            out.append({"kind": kind, "repeat": rep, "clean": clean, "input": inp, "area": sheet_mask(margin=MARGIN)})
+        for k, kind in enumerate(FACE_KINDS):
+            face = _face(seed + 1000 * rep + 10 + k, "hand" if kind.endswith("hand") else "paper")
+            inp = np.asarray(degrade.degrade_batch(face["depth"][None], seed=seed + 1000 * rep + 20 + k,
+                                                   variant="plain", config=cfg)[0], np.uint16)
+            out.append({"kind": kind, "repeat": rep, "clean": face["depth"], "input": inp, "area": face["depth"] != HOLE})
+        noise = noise_depth(rng)
+        out.append({"kind": "noise", "repeat": rep, "clean": noise, "input": noise, "area": sheet_mask(margin=MARGIN)})
+    return out
+
+
+def _face(seed: int, occluder: str) -> dict:
+    from prnet_synth import procedural
+
+    return procedural.generate(1, seed, frontal=True, occluder=occluder)[0]
+
+
+def face_reference(seed: int, n: int = 4) -> list[float]:
+    """Relief (mm) of ``n`` clean, unoccluded frontal generator faces over their face area."""
+    from prnet_synth import procedural
+
+    faces = procedural.generate(n, seed, frontal=True, occluder="none", expression="neutral")
+    return [relief_mm(f["depth"], f["depth"] != HOLE) for f in faces]
+
+
+def evaluate(attacks: Sequence[dict], labels: Iterable[str], factory: Optional[Callable] = None,
+             preset: str = "quick") -> tuple[pd.DataFrame, dict]:
+    """Run each enhancer over all attack inputs; returns (rows, {label: outputs or None})."""
+    from experiments import metrics
+    from experiments.enhancers import EnhancerUnavailableError, get_enhancer
+
+    make = factory or (lambda lab: get_enhancer(lab, preset=preset))
+    stack = np.stack([a["input"] for a in attacks])
+    rows, outputs = [], {}
+    for label in labels:
+        try:
+            res = make(label).enhance(stack)
+        except (EnhancerUnavailableError, FileNotFoundError) as exc:
+            msg = str(exc).lower()
+            status = "model code unavailable" if "is not available" in msg else "weights missing"
+            log.warning("%s: %s", label, status)
+            outputs[label] = None
+            rows += [{"kind": a["kind"], "repeat": a["repeat"], "enhancer": label, "status": status} for a in attacks]
+            continue
+        outputs[label] = res
+        for a, out in zip(attacks, res):
+            rin = relief_mm(a["input"], a["area"])
+            rout = relief_mm(out, a["area"])
+            rows.append({"kind": a["kind"], "repeat": a["repeat"], "enhancer": label,
+                         "departure_percent": float(metrics.falsification_rmse(a["input"], out, a["area"])) * 100.0,
+                         "relief_input_mm": rin, "relief_mm": rout, "relief_gain_mm": rout - rin,
+                         "output_holes_percent": float(metrics.hole_fraction(out, a["area"])) * 100.0,
+                         "status": "ok"})
+    return pd.DataFrame(rows), outputs
+
+
+def check_bound(frame: pd.DataFrame, bound_mm: float = RELIEF_BOUND_MM) -> pd.DataFrame:
+    """Rows (plane inputs, enhancers that ran) whose output relief exceeds the bound."""
+    sel = frame["kind"].isin(PLANE_KINDS) & (frame["status"] == "ok")
+    return frame[sel & ~(frame["relief_mm"] <= bound_mm)]
+
+
+def run(preset: str = "quick", seed: int = 0, labels: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """The whole suite: CSVs ``attack_suite.csv`` (every input), ``attack_suite_summary.csv`` (mean
+    per kind and enhancer, with the bound check) and the figure ``figures/attack_suite.png``."""
+    from experiments.enhancers import DL_LABELS
+    from experiments.schlett import figures
+    from experiments.schlett.config import get_preset
+    from experiments.schlett.io import figures_dir, write_table
+
+    P = get_preset(preset)
+    labels = list(labels) if labels is not None else ["None"] + list(DL_LABELS)
+    attacks = make_attacks(seed + 424242, P.attack_repeats)
+    frame, outputs = evaluate(attacks, labels, preset=preset)
+    refs = face_reference(seed + 434343)
+    ref_rows = pd.DataFrame([{"kind": "face_reference", "repeat": i, "enhancer": "(clean generator face)",
+                              "relief_mm": r, "status": "ok"} for i, r in enumerate(refs)])
+    frame = pd.concat([frame, ref_rows], ignore_index=True)
+    data = "synthetic attacks (planes, generator faces with occluders, noise; D435-like degradation)"
+    prov = provenance(preset, seed, data, relief_bound_mm=RELIEF_BOUND_MM)
+    frame["data"] = data
+    write_table("attack_suite", frame, prov)
+    ok = frame[frame["status"] == "ok"]
+    summ = (ok.groupby(["kind", "enhancer"], sort=False)[["departure_percent", "relief_input_mm", "relief_mm",
+                                                          "relief_gain_mm", "output_holes_percent"]]
+            .mean().reset_index())
+    summ["bound_mm"] = np.where(summ["kind"].isin(PLANE_KINDS), RELIEF_BOUND_MM, np.nan)
+    summ["within_bound"] = np.where(summ["kind"].isin(PLANE_KINDS), summ["relief_mm"] <= RELIEF_BOUND_MM, np.nan)
+    missing = frame[frame["status"] != "ok"][["enhancer", "status"]].drop_duplicates()
+    summ = pd.concat([summ, missing.assign(kind="(all)")], ignore_index=True)
+    summ["data"] = data
+    write_table("attack_suite_summary", summ, prov)
+    # figure: the first repeat of each kind, input then every enhancer output
+    rows = []
+    for kind in ATTACK_KINDS:
+        i = next(k for k, a in enumerate(attacks) if a["kind"] == kind)
+        rows.append((kind, attacks[i]["input"], {l: (o[i] if o is not None else None) for l, o in outputs.items()}))
+    figures.fig10(rows, None, f"Attack suite - inputs without a face (and occluded faces) - data: {data}",
+                  figures_dir() / "attack_suite.png", [l for l in labels if l != "None"])
+    bad = check_bound(frame)
+    if len(bad):
+        log.warning("relief bound %.1f mm exceeded on plane inputs by: %s", RELIEF_BOUND_MM,
+                    sorted(set(bad["enhancer"])))
+    return frame

@@ -1,0 +1,56 @@
+"""The command line shared by the numbered scripts: ``--preset quick|paper``, ``--seed``,
+``--data kinect=PATH d435=PATH`` (real data sets; without them the embedded synthetic default is
+used and every output says so), ``--force`` (redo finished work), ``-v``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+from typing import Optional
+
+__all__ = ["parse", "main_for"]
+
+DATA_KEYS = ("kinect", "d435")
+
+
+def _data_items(items) -> dict:
+    out = {}
+    for it in items or []:
+        key, sep, val = it.partition("=")
+        if not sep or key not in DATA_KEYS:
+            raise argparse.ArgumentTypeError(f"--data expects kinect=PATH or d435=PATH, got {it!r}")
+        p = Path(val).expanduser()
+        if not p.exists():
+            raise argparse.ArgumentTypeError(f"--data {key}: {p} does not exist")
+        out[key] = str(p)
+    return out
+
+
+def parse(argv: Optional[list[str]], description: str, real_data: bool = True) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--preset", default="quick", choices=("quick", "paper"))
+    ap.add_argument("--seed", type=int, default=0)
+    if real_data:
+        ap.add_argument("--data", nargs="*", default=[], metavar="KIND=PATH",
+                        help="real data: kinect=<KinectFaceDB root> and/or d435=<recordings>; "
+                             "default: the embedded synthetic stand-in")
+    ap.add_argument("--force", action="store_true", help="redo work whose outputs exist")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        args.data = _data_items(getattr(args, "data", []))
+    except argparse.ArgumentTypeError as exc:
+        ap.error(str(exc))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return args
+
+
+def main_for(step, description: str, argv: Optional[list[str]] = None, real_data: bool = True) -> int:
+    args = parse(argv, description, real_data)
+    outs = step(args)
+    for o in outs:
+        print(o)
+    return 0

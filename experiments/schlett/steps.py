@@ -1,0 +1,383 @@
+"""One function per numbered script (``experiments/01_*.py`` .. ``10_*.py``); the scripts stay thin.
+
+Every step takes the parsed command line (``cli.parse``), writes atomically under
+``results/schlett/`` (large arrays under ``results/schlett/cache/``), records preset, seed, data
+source and code version, and skips work whose outputs already exist for the same preset and seed
+(``--force`` redoes it), so a killed chain resumes where it stopped.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from prnet_synth.atomic import atomic_write_json, provenance
+from prnet_synth.conventions import HOLE
+
+from . import figures, tables
+from .config import EVAL_SEED_OFFSET, get_preset
+from .evalsets import (DATA_SYNTH_D435, DATA_SYNTH_KINECT, ImageSet, d435_set, kinect_set, synthetic_sets)
+from .io import cache_dir, figures_dir, load_arrays, out_dir, read_table, save_arrays, write_table
+from .run import run_enhancers
+
+log = logging.getLogger(__name__)
+
+__all__ = ["step01_ground_truth", "step02_test_pairs", "step03_train", "step04_table4", "step05_table5",
+           "step06_table6", "step07_table7", "step08_figures", "step09_compare", "step10_attacks",
+           "is_done", "mark_done", "image_sets", "DATA_TABLE4"]
+
+DATA_TABLE4 = "synthetic (generator ground truth, degrade paper-default degradation)"
+
+
+# ----------------------------------------------------------------------------- resumability
+def _stamp(step: str) -> Path:
+    return out_dir() / "steps" / f"{step}.json"
+
+
+def is_done(step: str, args, outputs: list[Path]) -> bool:
+    """True when ``step`` finished before with the same preset/seed/data and its outputs exist."""
+    if getattr(args, "force", False):
+        return False
+    p = _stamp(step)
+    if not p.is_file() or not all(Path(o).exists() for o in outputs):
+        return False
+    try:
+        rec = json.loads(p.read_text())
+    except ValueError:
+        return False
+    return rec.get("preset") == args.preset and rec.get("seed") == args.seed and rec.get("data") == _data_key(args)
+
+
+def mark_done(step: str, args, outputs: list[Path], **extra) -> None:
+    rec = provenance(args.preset, args.seed, _data_key(args), step=step,
+                     outputs=[str(Path(o).relative_to(out_dir().parent)) if _under(o) else str(o) for o in outputs],
+                     **extra)
+    atomic_write_json(_stamp(step), rec)
+
+
+def _under(p) -> bool:
+    try:
+        Path(p).resolve().relative_to(out_dir().parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _data_key(args) -> str:
+    d = getattr(args, "data", None) or {}
+    return ";".join(f"{k}={Path(v).name}" for k, v in sorted(d.items())) or "embedded default"
+
+
+def _prov(args, data: str, **extra) -> dict:
+    return provenance(args.preset, args.seed, data, **extra)
+
+
+# ----------------------------------------------------------------------------- 01, 02: synthetic data
+def _gt_path() -> Path:
+    return cache_dir() / "ground_truth.npz"
+
+
+def _pairs_path() -> Path:
+    return cache_dir() / "test_pairs.npz"
+
+
+def step01_ground_truth(args) -> list[Path]:
+    """Held-out synthetic ground truth for IV-D (generator seeds offset from the training seeds)."""
+    from prnet_synth import procedural
+
+    P = get_preset(args.preset)
+    csv = out_dir() / "01_ground_truth.csv"
+    outs = [_gt_path(), csv]
+    if is_done("01", args, outs):
+        log.info("01: done before, skipped")
+        return outs
+    t0 = time.perf_counter()
+    seed = args.seed + EVAL_SEED_OFFSET
+    depth, ident, params = [], [], []
+    chunk = max(1, P.gt_chunk)
+    for start in range(0, P.n_test_pairs, chunk):
+        n = min(chunk, P.n_test_pairs - start)
+        for s in procedural.generate(n, seed + start):
+            depth.append(s["depth"])
+            ident.append(int(s["identity"]))
+            params.append(s["params"])
+    depth = np.stack(depth)
+    save_arrays(_gt_path(), {"params": params, "seed": seed}, depth=depth, identity=np.array(ident))
+    face = depth != HOLE
+    frame = pd.DataFrame([{"n": len(depth), "identities": len(set(ident)), "generator_seed": seed,
+                           "face_pixels_mean": float(face.reshape(len(depth), -1).sum(1).mean()),
+                           "seconds": round(time.perf_counter() - t0, 1)}])
+    write_table("01_ground_truth", frame, _prov(args, "generator (prnet_synth.procedural)"))
+    mark_done("01", args, outs)
+    return outs
+
+
+def step02_test_pairs(args) -> list[Path]:
+    """Degraded test pairs (``degrade.degrade_batch``, plain variant: IV-D test data has no
+    deep-learning-specific background degradation)."""
+    import degrade
+
+    csv = out_dir() / "02_test_pairs.csv"
+    outs = [_pairs_path(), csv]
+    if is_done("02", args, outs):
+        log.info("02: done before, skipped")
+        return outs
+    arr, meta = load_arrays(_gt_path())
+    gt = arr["depth"]
+    t0 = time.perf_counter()
+    deg = degrade.degrade_batch(gt, seed=args.seed + EVAL_SEED_OFFSET, variant="plain")
+    save_arrays(_pairs_path(), {"gt_seed": meta.get("seed"), "degrade_seed": args.seed + EVAL_SEED_OFFSET},
+                gt=gt, degraded=np.asarray(deg, np.uint16))
+    face = gt != HOLE
+    holes = ((deg == HOLE) & face).reshape(len(gt), -1).sum(1) / np.maximum(face.reshape(len(gt), -1).sum(1), 1)
+    frame = pd.DataFrame([{"n": len(gt), "face_hole_fraction_mean": float(holes.mean()),
+                           "seconds": round(time.perf_counter() - t0, 1)}])
+    write_table("02_test_pairs", frame, _prov(args, DATA_TABLE4))
+    mark_done("02", args, outs)
+    return outs
+
+
+# ----------------------------------------------------------------------------- 03: training
+def step03_train(args) -> list[Path]:
+    """Train the 7 U-Net enhancers with ``python -m models.train_enhancers`` unless their weights
+    for this preset exist; then record which weights are present."""
+    from experiments.enhancers import UNET_LABELS
+    from prnet_synth.paths import weights_path
+
+    csv = out_dir() / "03_training_status.csv"
+    have = [weights_path(l, args.preset).is_file() for l in UNET_LABELS]
+    ran = False
+    if not all(have) or getattr(args, "force", False):
+        cmd = [sys.executable, "-m", "models.train_enhancers", "--preset", args.preset, "--seed", str(args.seed)]
+        log.info("03: %s", " ".join(cmd))
+        t0 = time.perf_counter()
+        res = subprocess.run(cmd, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        ran = True
+        if res.returncode != 0:
+            log.error("03: training exited with %d", res.returncode)
+        log.info("03: training took %.0f s", time.perf_counter() - t0)
+    rows = []
+    for l in UNET_LABELS:
+        p = weights_path(l, args.preset)
+        rows.append({"enhancer": l, "weights": f"weights/{args.preset}/{p.name}", "present": p.is_file(),
+                     "bytes": p.stat().st_size if p.is_file() else 0,
+                     "modified_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(p.stat().st_mtime)) if p.is_file() else ""})
+    write_table("03_training_status", pd.DataFrame(rows), _prov(args, "generator + degrade (training data)", trained_now=ran))
+    return [csv]
+
+
+# ----------------------------------------------------------------------------- 04: Table IV
+def step04_table4(args) -> list[Path]:
+    from experiments.enhancers import LABELS
+
+    P = get_preset(args.preset)
+    outs = [out_dir() / "table4_synthetic_rmse.csv", figures_dir() / "fig08_rmse.png"]
+    if is_done("04", args, outs):
+        log.info("04: done before, skipped")
+        return outs
+    arr, _ = load_arrays(_pairs_path())
+    runs = run_enhancers(arr["degraded"], LABELS, cache=cache_dir("runs", "test_pairs"),
+                         preset=args.preset, batch_size=P.batch_size)
+    table, per = tables.table4(arr["gt"], runs)
+    table["data"] = DATA_TABLE4
+    prov = _prov(args, DATA_TABLE4)
+    write_table("table4_synthetic_rmse", table, prov)
+    write_table("table4_per_image", per, prov)
+    write_table("enhancer_seconds_test_pairs", pd.DataFrame(
+        [{"enhancer": r.label, "images": len(arr["gt"]), "seconds": round(r.seconds, 2), "status": r.status,
+          "cached": r.detail == "cached"} for r in runs.values()]), prov)
+    figures.fig8(table, outs[1], DATA_TABLE4)
+    mark_done("04", args, outs)
+    return outs
+
+
+# ----------------------------------------------------------------------------- image sets (05-08)
+def image_sets(args) -> tuple[ImageSet, ImageSet]:
+    """(Kinect set, D435 set): real data where ``--data kinect=`` / ``d435=`` are given, else the
+    embedded synthetic stand-ins. Built once and cached per preset/seed/data."""
+    P = get_preset(args.preset)
+    d = getattr(args, "data", None) or {}
+    key = f"{args.preset}_s{args.seed}"
+    out = []
+    for cam in ("kinect", "d435"):
+        path = cache_dir("sets") / f"{cam}_{key}_{Path(d[cam]).name if cam in d else 'synthetic'}.npz"
+        if path.is_file():
+            try:
+                iset, _ = ImageSet.load(path)
+                out.append(iset)
+                continue
+            except (ValueError, KeyError) as exc:
+                log.warning("%s: unusable cache (%s), rebuilding", path, exc)
+        if cam in d:
+            iset = kinect_set(d[cam], P.kinect_limit) if cam == "kinect" else d435_set(d[cam], P.d435_limit)
+        else:
+            kin, dsn = synthetic_sets(args.preset, args.seed)
+            kin.save(cache_dir("sets") / f"kinect_{key}_synthetic.npz")
+            dsn.save(cache_dir("sets") / f"d435_{key}_synthetic.npz")
+            iset = kin if cam == "kinect" else dsn
+        iset.save(path)
+        out.append(iset)
+    return out[0], out[1]
+
+
+def _set_runs(args, iset: ImageSet, labels) -> dict:
+    P = get_preset(args.preset)
+    tag = f"{iset.camera}_{'real' if 'synthetic' not in iset.data else 'synthetic'}_{args.preset}_s{args.seed}"
+    return run_enhancers(iset.depth, labels, cache=cache_dir("runs", tag), preset=args.preset, batch_size=P.batch_size)
+
+
+def _write_set_summary(args, sets) -> None:
+    rows = []
+    for s in sets:
+        for i, name in enumerate(s.names):
+            rows.append({"name": name, "camera": s.camera, "data": s.data, "subject": int(s.subject[i]),
+                         "session": int(s.session[i]), "variant": s.variant[i], "has_mask": bool(s.has_mask[i]),
+                         "mask_pixels": int(s.mask[i].sum()), "landmark_source": s.landmark_source[i],
+                         "dlib68_on_own_colour": bool(np.all(np.isfinite(s.lm68[i]))),
+                         "input_hole_fraction_in_mask": float(((s.depth[i] == HOLE) & s.mask[i]).sum() / max(s.mask[i].sum(), 1))})
+    write_table("eval_images", pd.DataFrame(rows), _prov(args, "; ".join(s.data for s in sets)))
+
+
+def step05_table5(args) -> list[Path]:
+    from experiments.enhancers import LABELS
+
+    outs = [out_dir() / "table5_roughness_holes.csv", figures_dir() / "fig09_roughness_holes.png"]
+    if is_done("05", args, outs):
+        log.info("05: done before, skipped")
+        return outs
+    kin, dsn = image_sets(args)
+    _write_set_summary(args, (kin, dsn))
+    runs = [_set_runs(args, kin, LABELS), _set_runs(args, dsn, LABELS)]
+    table, per = tables.table5((kin, dsn), runs)
+    prov = _prov(args, f"{kin.data}; {dsn.data}")
+    write_table("table5_roughness_holes", table, prov)
+    write_table("table5_per_image", per, prov)
+    figures.fig9(table, outs[1])
+    mark_done("05", args, outs)
+    return outs
+
+
+def _fig10_subject(iset: ImageSet) -> Optional[tuple[int, int]]:
+    """The first subject/session with a Neutral mask and all three Table VI variants."""
+    keys = {}
+    for i, v in enumerate(iset.variant):
+        if iset.has_mask[i]:
+            keys.setdefault((int(iset.subject[i]), int(iset.session[i])), set()).add(v)
+    for k in sorted(keys):
+        if set(tables.TABLE6_VARIANTS) <= keys[k]:
+            return k
+    return None
+
+
+def step06_table6(args) -> list[Path]:
+    from experiments.enhancers import DL_LABELS
+
+    outs = [out_dir() / "table6_falsification.csv", figures_dir() / "fig10_falsification.png"]
+    if is_done("06", args, outs):
+        log.info("06: done before, skipped")
+        return outs
+    kin, _ = image_sets(args)
+    runs = _set_runs(args, kin, DL_LABELS)
+    table, per = tables.table6(kin, runs, DL_LABELS)
+    prov = _prov(args, kin.data)
+    write_table("table6_falsification", table, prov)
+    write_table("table6_per_image", per, prov)
+    key = _fig10_subject(kin)
+    if key is not None:
+        rows, mask = [], None
+        for var in tables.TABLE6_VARIANTS:
+            i = next(j for j, v in enumerate(kin.variant) if v == var and (kin.subject[j], kin.session[j]) == key)
+            mask = kin.mask[i]
+            rows.append((var, kin.depth[i], {l: (r.output[i] if r.ok else None) for l, r in runs.items()}))
+        figures.fig10(rows, mask, f"Fig. 10 - falsification samples, {key[0]:04d}_s{key[1]} - data: {kin.data}",
+                      outs[1], DL_LABELS)
+    else:
+        log.warning("06: no subject/session with Neutral, OcclusionMouth and OcclusionPaper: no Fig. 10")
+        outs = outs[:1]
+    mark_done("06", args, outs)
+    return outs
+
+
+def step07_table7(args) -> list[Path]:
+    from experiments.enhancers import LABELS
+
+    outs = [out_dir() / "table7_landmarks_pad.csv"]
+    if is_done("07", args, outs):
+        log.info("07: done before, skipped")
+        return outs
+    kin, _ = image_sets(args)
+    runs = _set_runs(args, kin, LABELS)
+    table, per = tables.table7(kin, runs, LABELS)
+    prov = _prov(args, kin.data)
+    write_table("table7_landmarks_pad", table, prov)
+    write_table("table7_per_image", per, prov)
+    mark_done("07", args, outs)
+    return outs
+
+
+# ----------------------------------------------------------------------------- 08: Figs. 13-18
+def step08_figures(args) -> list[Path]:
+    from experiments.enhancers import LABELS
+
+    P = get_preset(args.preset)
+    rng = np.random.default_rng(args.seed)
+    outs: list[Path] = []
+    fd = figures_dir()
+    # Figs. 13-14: random synthetic test pairs, masked by the ground truth's face area
+    arr, _ = load_arrays(_pairs_path())
+    runs = run_enhancers(arr["degraded"], LABELS, cache=cache_dir("runs", "test_pairs"),
+                         preset=args.preset, batch_size=P.batch_size)
+    picks = rng.choice(len(arr["gt"]), size=min(P.figure_samples, len(arr["gt"])), replace=False)
+    for k, i in enumerate(picks):
+        gt, deg = arr["gt"][i], arr["degraded"][i]
+        p = fd / f"fig{13 + k}_synthetic_sample{k + 1}.png"
+        figures.qualitative_grid([("ground truth", gt), ("degraded", deg)],
+                                 {l: (r.output[i] if r.ok else None) for l, r in runs.items()}, gt != HOLE,
+                                 f"Fig. {13 + k} - random synthetic sample {k + 1} (test pair {i}) - data: {DATA_TABLE4}", p)
+        outs.append(p)
+    # Figs. 15-16 (Kinect) and 17-18 (D435): frontal images with a face mask
+    kin, dsn = image_sets(args)
+    for iset, first_fig in ((kin, 15), (dsn, 17)):
+        sruns = _set_runs(args, iset, LABELS)
+        cand = np.flatnonzero(iset.has_mask & iset.frontal & ~iset.occlusion)
+        if cand.size == 0:
+            log.warning("08: no frontal image with a face mask in %s", iset.data)
+            continue
+        for k, i in enumerate(rng.choice(cand, size=min(P.figure_samples, cand.size), replace=False)):
+            first = [("colour", iset.rgb[i]), ("depth (input)", iset.depth[i])]
+            if iset.gt is not None:
+                first = [("ground truth", iset.gt[i])] + first[1:]
+            p = fd / f"fig{first_fig + k}_{iset.camera}_sample{k + 1}.png"
+            figures.qualitative_grid(first, {l: (r.output[i] if r.ok else None) for l, r in sruns.items()},
+                                     iset.mask[i], f"Fig. {first_fig + k} - {iset.names[i]} - data: {iset.data}", p)
+            outs.append(p)
+    mark_done("08", args, outs)
+    return outs
+
+
+# ----------------------------------------------------------------------------- 09, 10
+def step09_compare(args) -> list[Path]:
+    from experiments import compare_with_paper
+
+    compare_with_paper.run(preset=args.preset, seed=args.seed)
+    return [out_dir() / "compare_with_paper.csv", out_dir() / "compare_summary.csv", out_dir() / "compare_with_paper.md"]
+
+
+def step10_attacks(args) -> list[Path]:
+    from experiments import attack_suite
+
+    outs = [out_dir() / "attack_suite.csv", figures_dir() / "attack_suite.png"]
+    if is_done("10", args, outs):
+        log.info("10: done before, skipped")
+        return outs
+    attack_suite.run(args.preset, args.seed)
+    mark_done("10", args, outs)
+    return outs
