@@ -61,9 +61,11 @@ def sheet_mask(shape=(256, 256), margin: int = 0) -> np.ndarray:
     return m
 
 
-def plane_depth(kind: str, shape=(256, 256), offset_mm: float = 10.0, amount_mm: float = 40.0) -> np.ndarray:
+def plane_depth(kind: str, shape=(256, 256), offset_mm: float = 30.0, amount_mm: float = 40.0) -> np.ndarray:
     """Clean depth (paper format) of a sheet: ``flat_plane``, ``tilted_plane`` or ``bent_plane``;
-    background (outside the sheet) is a hole, as beyond the 25 cm range."""
+    background (outside the sheet) is a hole, as beyond the 25 cm range. The sheet starts
+    ``offset_mm`` behind the range start so that a protrusion an enhancer might invent is not clipped
+    at depth 0."""
     r0, r1, c0, c1 = SHEET
     x = (np.arange(shape[1]) - (c0 + c1 - 1) / 2.0) / ((c1 - c0) / 2.0)  # -1..1 across the sheet
     xx = np.broadcast_to(x[None, :], shape)
