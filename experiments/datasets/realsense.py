@@ -219,7 +219,7 @@ def _fmt_name(fmt) -> str:
 
 
 def read_recording(path: str | os.PathLike, *, align: bool = True, max_frames: Optional[int] = None,
-                   pair_tolerance_ms: Optional[float] = None, end_timeout_s: float = 1.0,
+                   pair_tolerance_ms: Optional[float] = None, end_timeout_s: float = 0.5,
                    buffer_frames: int = 8) -> Iterator[RGBDFrame]:
     """Every colour frame of a ``.bag`` / ``.db3`` recording with its depth (aligned to colour if ``align``).
 
@@ -292,9 +292,12 @@ def read_recording(path: str | os.PathLike, *, align: bool = True, max_frames: O
             depth_sensor.open(depth_prof)
             if color_sensor is not None:
                 color_sensor.open(color_prof)
+        # starting the first sensor starts the playback: hold it until every sensor listens
+        playback.pause()
         for s in sensors:
             s.start(on_frame)
             started.append(s)
+        playback.resume()
         pend_d: list = []
         pend_c: list = []
         index = 0
