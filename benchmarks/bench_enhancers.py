@@ -16,7 +16,6 @@ ratios are measured under the same machine load.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time

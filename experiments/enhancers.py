@@ -24,12 +24,11 @@ all enhancers with the same settings; unknown keywords raise TypeError.
 from __future__ import annotations
 
 import importlib
-from typing import Optional
 
 import numpy as np
 from numba import njit
 
-from prnet_synth.conventions import HOLE, MAX_VALID, check_depth, from_float, from_realsense, to_float, to_realsense
+from prnet_synth.conventions import HOLE, check_depth, from_float, from_realsense, to_float, to_realsense
 
 from .realsense_filters import TABLE_II, FilterSpec, apply_filter, resolve_backend
 

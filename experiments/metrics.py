@@ -28,7 +28,6 @@ N per-image values). A metric that has no pixel to average over returns NaN.
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 
