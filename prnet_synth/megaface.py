@@ -48,7 +48,7 @@ from .conventions import write_depth_png
 __all__ = [
     "IMAGE_EXTS", "MF2Image", "iter_mf2", "read_sidecar", "sha3_512", "image_size", "read_rgb",
     "STAGES", "PAPER_TABLE1", "MAX_SIDE", "triangle_side_lengths", "SideLengthRanges",
-    "index_images", "load_index", "stages_1_2", "fit_ranges", "filter_images", "write_table",
+    "output_names", "index_images", "load_index", "stages_1_2", "fit_ranges", "filter_images", "write_table",
     "parse_shard", "main",
 ]
 
@@ -367,8 +367,15 @@ def fit_ranges(root, out_dir, mesher, good, per: str = "triangle", margin: float
 
 
 # ----------------------------------------------------------------------------- step: filter
-def _output_rel(relpath: str) -> str:
-    return "depth/" + str(Path(relpath).with_suffix(".png")).replace(os.sep, "/")
+def output_names(relpaths: Sequence[str], prefix: str = "") -> dict[str, str]:
+    """Output file (relative, '/'-separated) of each input: ``<prefix><dir>/<stem>.png``; inputs
+    whose names would collide (``a.jpg`` and ``a.png``) keep their full name: ``<dir>/a.jpg.png``."""
+    plain = {r: prefix + r.rsplit(".", 1)[0] + ".png" for r in relpaths}
+    seen: dict[str, int] = {}
+    for o in plain.values():
+        key = o.lower()
+        seen[key] = seen.get(key, 0) + 1
+    return {r: (o if seen[o.lower()] == 1 else prefix + r + ".png") for r, o in plain.items()}
 
 
 def filter_images(root, out_dir, mesher, depth_fn: Callable, shard: tuple[int, int] = (0, 1),
@@ -384,6 +391,7 @@ def filter_images(root, out_dir, mesher, depth_fn: Callable, shard: tuple[int, i
     good = set(_read_good_list(out_dir / "good_set.txt"))
     _, survivors = stages_1_2(index)
     n_chunks = (len(survivors) + chunk_size - 1) // chunk_size
+    names = output_names([r["relpath"] for r in index], prefix="depth/")
     done = 0
     for k in range(n_chunks):
         if k % shard[1] != shard[0]:
@@ -394,13 +402,13 @@ def filter_images(root, out_dir, mesher, depth_fn: Callable, shard: tuple[int, i
         rows = []
         part = survivors[k * chunk_size:(k + 1) * chunk_size]
         for r in _progress(part, len(part), f"stage 3 chunk {k + 1}/{n_chunks}", quiet):
-            rows.append(_decide(root, out_dir, r, mesher, depth_fn, ranges, good))
+            rows.append(_decide(root, out_dir, r, mesher, depth_fn, ranges, good, names[r["relpath"]]))
         _write_rows(path, DECISION_FIELDS, rows)
         done += 1
     return done
 
 
-def _decide(root, out_dir, r, mesher, depth_fn, ranges, good) -> dict:
+def _decide(root, out_dir, r, mesher, depth_fn, ranges, good, out_rel) -> dict:
     rel = r["relpath"]
     base = {"relpath": rel, "sha3_512": r["sha3_512"], "output": ""}
     try:
@@ -422,7 +430,6 @@ def _decide(root, out_dir, r, mesher, depth_fn, ranges, good) -> dict:
                     reason=f"{bad} of {lengths.size} triangle side lengths outside the good-set ranges")
     else:
         reason = "all triangle side lengths inside the good-set ranges"
-    out_rel = _output_rel(rel)
     write_depth_png(out_dir / out_rel, depth_fn(mesh))
     return dict(base, output=out_rel, decision="kept", stage="", reason=reason)
 

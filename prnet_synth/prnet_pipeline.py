@@ -305,8 +305,11 @@ def render_depth(vertices: np.ndarray, triangles: np.ndarray, mm_per_unit: float
     The shared z-buffer (``prnet_synth.raster``; ``mode="flat"`` = official PRNet per-triangle
     mean depth, nearest wins; ``"barycentric"`` = interpolated), then nearest covered pixel = 0,
     ``mm_per_unit`` * 65535 / 250 uint16 units per PRNet unit behind it, empty = 65535.
+    A mesh that covers no pixel raises ValueError.
     """
     zbuf, _ = raster.rasterize(vertices, triangles, size, size, mode=mode)
+    if not np.isfinite(zbuf).any():
+        raise ValueError(f"the mesh covers no pixel of the {size}x{size} frame (degenerate PRNet output)")
     return raster.zbuffer_to_depth(zbuf, mm_per_unit)
 
 

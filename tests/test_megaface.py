@@ -168,3 +168,9 @@ def test_shard_parsing():
     for bad in ("5/5", "x", "1/0", "-1/3"):
         with pytest.raises(ValueError):
             mf.parse_shard(bad)
+
+
+def test_output_names_avoid_collisions():
+    names = mf.output_names(["id/a.jpg", "id/a.PNG", "id/b.jpeg", "x.y/c.png"], prefix="depth/")
+    assert names == {"id/a.jpg": "depth/id/a.jpg.png", "id/a.PNG": "depth/id/a.PNG.png",
+                     "id/b.jpeg": "depth/id/b.png", "x.y/c.png": "depth/x.y/c.png"}
