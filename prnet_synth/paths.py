@@ -3,13 +3,15 @@
 ``results_dir()`` is ``<repo>/results`` unless the environment variable ``FACE_DEPTH_RESULTS``
 names another folder (tests point it at a temporary folder). ``weights_path(label, preset)``
 is where training writes a trained enhancer and where the registry looks for it.
+``work_dir()`` holds large intermediate files (caches, checkpoints for resuming) that are not
+results: ``<repo>/work_data`` unless ``FACE_DEPTH_WORK`` names another folder; it is git-ignored.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-__all__ = ["project_root", "results_dir", "weights_dir", "weights_path"]
+__all__ = ["project_root", "results_dir", "weights_dir", "weights_path", "work_dir"]
 
 
 def project_root() -> Path:
@@ -27,3 +29,9 @@ def weights_dir(preset: str = "quick") -> Path:
 
 def weights_path(label: str, preset: str = "quick") -> Path:
     return weights_dir(preset) / f"{label}.keras"
+
+
+def work_dir(*parts: str) -> Path:
+    env = os.environ.get("FACE_DEPTH_WORK")
+    base = Path(env) if env else project_root() / "work_data"
+    return base.joinpath(*parts)
