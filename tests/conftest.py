@@ -31,8 +31,9 @@ def prnet_uv_dir(shared_dir: Path) -> Path:
 
 @pytest.fixture()
 def results_tmp(tmp_path, monkeypatch) -> Path:
-    """Point prnet_synth.paths.results_dir() at a temporary folder for the test."""
+    """Point prnet_synth.paths.results_dir() (and work_dir()) at temporary folders for the test."""
     out = tmp_path / "results"
     out.mkdir()
     monkeypatch.setenv("FACE_DEPTH_RESULTS", str(out))
+    monkeypatch.setenv("FACE_DEPTH_WORK", str(tmp_path / "work_data"))
     return out
