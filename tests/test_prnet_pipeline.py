@@ -128,3 +128,24 @@ def test_detect_square_on_real_photo():
     assert tuple(c2) == (255.5, 255.5) and s2 == int(511 * 1.6)
     with pytest.raises(pp.NoFaceError):
         pp.detect_square(np.zeros((120, 120, 3), np.uint8), "landmarks")
+
+
+def test_depth_scale_on_prnet_reference_face(prnet_uv_dir):
+    """PRNet's canonical face, scaled into the crop frame, rendered with the eye-distance scale:
+    anthropometric sizes come out right (Farkas: outer eye corners ~85-92 mm apart, mouth ~50-55 mm),
+    the nose tip is the nearest pixel and the face depth fits the 250 mm range."""
+    data = pp.load_prnet_data(prnet_uv_dir, triangles="grid")
+    v = np.load(prnet_uv_dir / "canonical_vertices.npy")
+    k = 0.75  # any crop scale: the depth scale follows the face's own size
+    verts = np.c_[(v[:, 0] - v[:, 0].mean()) * k + 128, (v[:, 1] - v[:, 1].mean()) * k + 128, v[:, 2] * k]
+    pos = np.zeros((256 * 256, 3))
+    pos[data.face_ind] = verts
+    kpt = pp.landmarks_from_posmap(pos.reshape(256, 256, 3), data)
+    s = pp.mm_per_unit_from_landmarks(kpt)
+    assert 80 < np.linalg.norm(kpt[36] - kpt[45]) * s < 95
+    assert 45 < np.linalg.norm(kpt[48] - kpt[54]) * s < 58
+    depth = pp.render_depth(verts, data.triangles, s)
+    r, c = np.unravel_index(np.argmin(depth), depth.shape)
+    assert abs(c - kpt[30, 0]) <= 3 and abs(r - kpt[30, 1]) <= 3
+    valid = depth[depth != cv.HOLE].astype(float) * cv.MM_PER_UNIT
+    assert 80 < valid.max() < 250 and valid.size > 15000
