@@ -244,10 +244,9 @@ class KerasEnhancer(Enhancer):
 
     def _enhance_batch(self, frames):
         model = self.load()
-        x = to_float(frames)[..., None]
         out = np.empty(frames.shape, np.uint16)
-        for start in range(0, len(x), self.batch_size):
-            chunk = x[start:start + self.batch_size]
+        for start in range(0, len(frames), self.batch_size):
+            chunk = to_float(frames[start:start + self.batch_size])[..., None]
             y = np.asarray(model(chunk, training=False), dtype=np.float32)
             if y.shape[:3] != chunk.shape[:3]:
                 raise RuntimeError(f"{self.label}: model returned shape {y.shape} for input {chunk.shape}")
