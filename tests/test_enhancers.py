@@ -231,3 +231,18 @@ def test_ddrnet_loader_gets_the_path(monkeypatch, results_tmp):
     E.get_enhancer("DDRNet-dn", preset="paper").enhance(np.zeros((2, 2), U))
     assert seen[0] == "ddr.ckpt"
     assert str(seen[1]).startswith(str(results_tmp)) and "DDRNet-dn" in str(seen[1])
+
+
+def test_dl_enhancer_with_a_real_keras_model(monkeypatch):
+    keras = pytest.importorskip("keras")
+    inp = keras.Input((None, None, 1))
+    out = keras.layers.Conv2D(1, 1, kernel_initializer=keras.initializers.Constant(-1.0),
+                              bias_initializer=keras.initializers.Constant(1.0))(inp)
+    model = keras.Model(inp, out)                     # y = 1 - x
+
+    monkeypatch.setitem(sys.modules, "models.unet",
+                        types.SimpleNamespace(load_enhancer_model=lambda label, path=None, preset="quick": model))
+    batch = np.array([[[0, H, 13107], [26214, 1, 65534]]] * 3, U)
+    res = E.get_enhancer("DL-Gamma", batch_size=2).enhance(batch)
+    assert res.shape == batch.shape and res.dtype == np.uint16
+    np.testing.assert_array_equal(res[2], [[H, 0, 52428], [39321, 65534, 1]])
