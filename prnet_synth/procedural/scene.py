@@ -1,0 +1,343 @@
+"""One synthetic sample: sampling of the capture, meshes, rasterisation, painting, shading."""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .. import raster
+from ..conventions import HOLE, MAX_VALID, UNITS_PER_MM
+from . import meshes, paint
+from .model import EXPRESSIONS, Head, landmarks_3d, rotation, sample_expression, sample_identity
+
+MASK_CLASSES = ("background", "skin", "brows", "eyes", "glasses", "nose", "mouth")
+BACKGROUND, SKIN, BROWS, EYES, GLASSES, NOSE, MOUTH = range(7)
+OCCLUDERS = ("none", "hand", "paper", "glasses")
+SIZE = 256
+
+# object ids of the triangles
+OBJ_HEAD, OBJ_NECK, OBJ_HAND, OBJ_PAPER, OBJ_GLASSES = range(5)
+
+DEFAULTS = dict(
+    yaw_range=45.0, pitch_range=30.0, roll_range=20.0,
+    expression=None,          # None = random (neutral 40 %, smile 30 %, open_mouth 30 %)
+    occluder=None,            # None = random (none 55 %, hand / paper / glasses 15 % each)
+    identities=None,          # None = a new identity per sample, K = samples drawn from K identities
+    depth_region="face",      # "face": valid depth on the face region (+ occluders), "head": every surface
+    size_range=(125.0, 165.0),  # height of the landmark box (brow top to chin) in pixels
+    offset_range=10.0,        # random shift of the face centre (pixels)
+    resolution=1.0,           # mesh density factor
+)
+FRONTAL = dict(yaw_range=15.0, pitch_range=10.0, roll_range=8.0, occluder="none")
+
+
+def check_options(options: dict) -> dict:
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown option(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    o = dict(DEFAULTS)
+    o.update(options)
+    if o["expression"] is not None and o["expression"] not in EXPRESSIONS:
+        raise ValueError(f"expression must be one of {EXPRESSIONS} or None, got {o['expression']!r}")
+    if o["occluder"] is not None and o["occluder"] not in OCCLUDERS:
+        raise ValueError(f"occluder must be one of {OCCLUDERS} or None, got {o['occluder']!r}")
+    if o["identities"] is not None and int(o["identities"]) < 1:
+        raise ValueError(f"identities must be a positive number, got {o['identities']!r}")
+    if o["depth_region"] not in ("face", "head"):
+        raise ValueError(f"depth_region must be 'face' or 'head', got {o['depth_region']!r}")
+    for k in ("yaw_range", "pitch_range", "roll_range"):
+        if not 0 <= float(o[k]) <= 90:
+            raise ValueError(f"{k} must lie in [0, 90] degrees, got {o[k]!r}")
+    return o
+
+
+def _rng(*key) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(k) & 0xFFFFFFFF for k in key]))
+
+
+def identity_params(seed: int, identity: int) -> dict:
+    """The identity parameters of identity number ``identity`` under ``seed`` (deterministic)."""
+    return sample_identity(_rng(seed, 0x1D, identity))
+
+
+# ----------------------------------------------------------------------------- capture sampling
+def sample_capture(seed: int, index: int, o: dict) -> dict:
+    rng = _rng(seed, 0x5A, index)
+    k = o["identities"]
+    identity = int(index % int(k)) if k is not None else int(index)
+    expr_name = o["expression"] or str(rng.choice(EXPRESSIONS, p=[0.4, 0.3, 0.3]))
+    occ = o["occluder"] or str(rng.choice(OCCLUDERS, p=[0.55, 0.15, 0.15, 0.15]))
+    cap = {
+        "identity": identity,
+        "yaw": float(rng.uniform(-1, 1) * o["yaw_range"]),
+        "pitch": float(rng.uniform(-1, 1) * o["pitch_range"]),
+        "roll": float(rng.uniform(-1, 1) * o["roll_range"]),
+        "occluder": occ,
+        "face_size_px": float(rng.uniform(*o["size_range"])),
+        "offset_px": [float(v) for v in rng.uniform(-1, 1, 2) * o["offset_range"]],
+        "gaze": [float(v) for v in rng.normal(0, [1.2, 0.6])],
+        "light": {
+            "azimuth": float(rng.uniform(-60, 60)),
+            "elevation": float(rng.uniform(-10, 50)),
+            "ambient": float(rng.uniform(0.25, 0.5)),
+            "intensity": float(rng.uniform(0.85, 1.15)),
+            "tint": [float(v) for v in rng.uniform(0.9, 1.0, 3)],
+            "specular": float(rng.uniform(0.0, 0.12)),
+        },
+        "background": {
+            "colors": [[float(v) for v in rng.uniform(0.05, 0.95, 3)] for _ in range(2)],
+            "angle": float(rng.uniform(0, 360)),
+            "noise_seed": int(rng.integers(0, 2 ** 31)),
+        },
+        "hair": {"color": [float(v) for v in rng.uniform(0.03, 0.35) * np.array([1.0, 0.8, 0.62])],
+                 "line": float(rng.uniform(52, 70)), "bald": bool(rng.random() < 0.15)},
+        "occluder_params": {"side": float(rng.choice([-1.0, 1.0])), "u": [float(v) for v in rng.uniform(0, 1, 6)]},
+        "noise": float(rng.uniform(0.5, 2.5)),
+    }
+    cap["expression_params"] = sample_expression(rng, expr_name)
+    return cap
+
+
+# ----------------------------------------------------------------------------- geometry
+def _head_grid(head: Head, res: float):
+    p = head.ident
+    my = p["mouth_y"]
+    rows = np.concatenate([
+        np.linspace(head.y_top, 45.0, max(6, int(14 * res))),
+        np.linspace(45.0, head.y_bot, max(20, int((45.0 - head.y_bot) / 1.6 * res))),
+        my + np.linspace(-2.5, 2.5, 15),
+    ])
+    rows = np.unique(np.round(rows, 4))[::-1]
+    rows = rows[(rows <= head.y_top) & (rows >= head.y_bot)]
+    n_cols = max(48, int(150 * res))
+    t = np.linspace(-1, 1, n_cols, endpoint=False)
+    a = 0.5
+    theta = np.pi * (a * t + (1 - a) * t ** 3)
+    TH, YY = np.meshgrid(theta, rows, indexing="xy")
+    P, X, feat = head.points(TH, YY, with_features=True)
+    # normals from grid differences: d/dtheta (columns, periodic) x d/dY (rows run downwards)
+    dth = np.roll(P, -1, 1) - np.roll(P, 1, 1)
+    dy = np.empty_like(P)
+    dy[1:-1] = P[:-2] - P[2:]
+    dy[0] = P[0] - P[1]
+    dy[-1] = P[-2] - P[-1]
+    n = np.cross(dth, dy)
+    n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
+    # ambient occlusion from the dents of the features
+    ao = np.clip(1.0 + 0.032 * np.minimum(feat, 0.0), 0.6, 1.0)
+    tri = meshes.grid_triangles(len(rows), n_cols, wrap_cols=True)
+    attrs = np.stack([X, YY, np.cos(TH), ao], -1).reshape(-1, 4)
+    return P.reshape(-1, 3), n.reshape(-1, 3), tri, attrs
+
+
+def _neck(p: dict):
+    n_c, ys = 28, np.array([p["mouth_y"] + 5.0, -150.0, -200.0, -260.0, -330.0])
+    a = np.linspace(-np.pi, np.pi, n_c, endpoint=False)
+    w, d = 0.78 * p["jaw_w"], 52.0
+    A, Y = np.meshgrid(a, ys, indexing="xy")
+    P = np.stack([w * np.sin(A), Y, -28.0 + d * np.cos(A)], -1).reshape(-1, 3)
+    n = np.stack([np.sin(A) / w, np.zeros_like(A), np.cos(A) / d], -1).reshape(-1, 3)
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    return P, n, meshes.grid_triangles(len(ys), n_c, wrap_cols=True)
+
+
+def _surface_z(head: Head, X, Y):
+    th = head.theta_from_x(np.asarray(X, float), np.asarray(Y, float))
+    return head.points(th, np.asarray(Y, float))[0][..., 2]
+
+
+def _occluder_mesh(kind: str, head: Head, cap: dict):
+    """Occluder geometry in the head frame: list of (vertices, triangles, object id), plus lens discs."""
+    p = head.ident
+    side = cap["occluder_params"]["side"]
+    u = cap["occluder_params"]["u"]
+    parts, lenses = [], []
+    if kind == "hand":
+        my = p["mouth_y"]
+        zf = float(_surface_z(head, 0.0, my)) + 14.0 + 10.0 * u[0]
+        rot = rotation(0.0, 0.0, side * (-15.0 + 30.0 * u[1]))
+        origin = np.array([-side * (40.0 + 10.0 * u[2]), my - 4.0 + 8.0 * (u[3] - 0.5), zf])
+        def place(v):
+            v = v.copy()
+            v[:, 0] *= side
+            v = v @ rot.T + origin
+            v[:, 2] -= 0.006 * (v[:, 0] - origin[0]) ** 2 * 0.5
+            return v
+        v, t = meshes.ellipsoid([0, 0, 0], [30, 40, 11], n_lat=12, n_lon=18)
+        parts.append((place(v), t, OBJ_HAND))
+        for i, (fy, fl) in enumerate([(26, 0.88), (9, 1.0), (-8, 0.97), (-24, 0.8)]):
+            v, t = meshes.ellipsoid([30 + 36 * fl, fy, 1.0], [38 * fl, 8.2, 7.5], n_lat=8, n_lon=14)
+            parts.append((place(v), t, OBJ_HAND))
+        v, t = meshes.ellipsoid([8, -42, 0], [11, 26, 9], rot=rotation(0, 0, 35), n_lat=8, n_lon=12)
+        parts.append((place(v), t, OBJ_HAND))
+    elif kind == "paper":
+        zf = p["forehead_z"] + p["nose_proj"] + 8.0 + 35.0 * u[0]
+        edge = side * (-10.0 + 20.0 * u[1])
+        tilt = rotation(side * (-12.0 + 24.0 * u[2]), -8.0 + 16.0 * u[3], -10 + 20 * u[4])
+        far = side * 210.0
+        v, t = meshes.quad_grid([edge, -190.0, 0.0], [far - edge, 0.0, 0.0], [0.0, 380.0, 0.0], n=8)
+        v = (v - [edge, 0, 0]) @ tilt.T + [edge, 0, zf]
+        parts.append((v, t, OBJ_PAPER))
+    elif kind == "glasses":
+        ex, ey = p["eye_x"], 1.0
+        rx, ry = p["eye_w"] + 8.5 + 3 * u[0], 13.0 + 4 * u[1]
+        zr = float(_surface_z(head, ex, 0.0)) + 15.0
+        a = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+        r = 1.2 + 1.0 * u[2]
+        for s in (-1.0, 1.0):
+            c = np.stack([s * ex + rx * np.cos(a), ey + ry * np.sin(a) * (1 - 0.15 * (np.sin(a) < 0)),
+                          zr + 2.0 * np.cos(a) * s * 0.5], -1)
+            parts.append(meshes.tube(c, r, closed=True, sides=6) + (OBJ_GLASSES,))
+            lv = np.concatenate([[[s * ex, ey, zr]], c])
+            lt = np.array([[0, 1 + i, 1 + (i + 1) % len(a)] for i in range(len(a))])
+            lenses.append((lv, lt))
+            # temple arm from the outer rim to behind the ear level
+            xo = s * (ex + rx)
+            wz = float(head.profiles(ey + 3.0)[0])
+            arm = np.stack([np.linspace(xo, s * (wz + 2.0), 10), np.full(10, ey + 3.0),
+                            np.linspace(zr, -10.0, 10)], -1)
+            parts.append(meshes.tube(arm, r * 0.8, sides=5) + (OBJ_GLASSES,))
+        zb = float(_surface_z(head, 0.0, ey + 4.0))
+        bx = ex - rx
+        bridge = np.stack([np.linspace(-bx, bx, 8), ey + 4.0 + 2.5 * np.sin(np.linspace(0, np.pi, 8)),
+                           np.full(8, max(zr, zb + 4.0))], -1)
+        parts.append(meshes.tube(bridge, r, sides=5) + (OBJ_GLASSES,))
+    return parts, lenses
+
+
+# ----------------------------------------------------------------------------- the sample
+def _background(cap: dict):
+    """Smooth random background (sRGB in [0, 1]): a two-colour gradient plus low-frequency noise."""
+    b = cap["background"]
+    n = 32
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32) / (n - 1)
+    a = math.radians(b["angle"])
+    t = np.clip(0.5 + (xx - 0.5) * math.cos(a) + (yy - 0.5) * math.sin(a), 0, 1)[..., None]
+    img = np.asarray(b["colors"][0], np.float32) * (1 - t) + np.asarray(b["colors"][1], np.float32) * t
+    rng = np.random.default_rng(b["noise_seed"])
+    img += cv2.resize(rng.uniform(-0.12, 0.12, (6, 6, 3)).astype(np.float32), (n, n), interpolation=cv2.INTER_CUBIC)
+    return np.clip(cv2.resize(img, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR), 0, 1)
+
+
+def render(seed: int, index: int, options: dict) -> dict:
+    """Render sample ``index`` of ``seed`` with checked options (see ``check_options``)."""
+    o = options
+    cap = sample_capture(seed, index, o)
+    ident = identity_params(seed, cap["identity"])
+    head = Head(ident, cap["expression_params"])
+    R = rotation(cap["yaw"], cap["pitch"], cap["roll"])
+    Rn = rotation(0.3 * cap["yaw"], 0.3 * cap["pitch"], 0.3 * cap["roll"])
+    pivot = np.array([0.0, -95.0, -20.0])
+
+    hv, hn, ht, hattr = _head_grid(head, o["resolution"])
+    nv, nn, nt = _neck(ident)
+    lm = landmarks_3d(head, R, n_path=40)
+
+    hv = (hv - pivot) @ R.T + pivot
+    hn = hn @ R.T
+    nv = (nv - pivot) @ Rn.T + pivot
+    nn = nn @ Rn.T
+    lm = (lm - 0.0)  # landmarks_3d rotates about the origin: shift to the pivot convention
+    lm = lm - pivot @ R.T + pivot
+
+    verts = [hv, nv]
+    norms = [hn, nn]
+    tris = [ht, nt + len(hv)]
+    obj = [np.full(len(ht), OBJ_HEAD, np.int8), np.full(len(nt), OBJ_NECK, np.int8)]
+    off = len(hv) + len(nv)
+    occ_parts, lenses = _occluder_mesh(cap["occluder"], head, cap) if cap["occluder"] != "none" else ([], [])
+    for v, t, oid in occ_parts:
+        v = (v - pivot) @ R.T + pivot
+        n = meshes.vertex_normals(v, t)
+        verts.append(v)
+        norms.append(n)
+        tris.append(t + off)
+        obj.append(np.full(len(t), oid, np.int8))
+        off += len(v)
+    V = np.concatenate(verts)
+    N = np.concatenate(norms)
+    T = np.concatenate(tris)
+    OBJ = np.concatenate(obj)
+
+    # image placement: landmark box (brow top to chin) of the requested height, centred + offset
+    s = cap["face_size_px"] / max(float(lm[:, 1].max() - lm[:, 1].min()), 1e-6)
+    cx = 0.5 * (lm[:, 0].max() + lm[:, 0].min())
+    cy = 0.5 * (lm[:, 1].max() + lm[:, 1].min())
+    ox = (SIZE - 1) / 2.0 + cap["offset_px"][0]
+    oy = (SIZE - 1) / 2.0 + cap["offset_px"][1] + 0.06 * cap["face_size_px"]
+
+    def to_img(P):
+        return np.stack([ox + s * (P[:, 0] - cx), oy - s * (P[:, 1] - cy), P[:, 2]], -1)
+
+    Vi = to_img(V)
+    zbuf, tri = raster.rasterize(Vi, T, SIZE, SIZE, mode="barycentric")
+    covered = tri >= 0
+    pix_obj = np.where(covered, OBJ[np.maximum(tri, 0)], -1)
+
+    n_head = len(hv)
+    attrs = np.zeros((len(V), 7))
+    attrs[:, 0:3] = N
+    attrs[:, 1] *= -1.0                        # image y points down
+    attrs[:n_head, 3:7] = hattr
+    attrs[n_head:, 6] = 1.0
+    attrs[n_head:n_head + len(nv), 6] = 0.72   # the neck sits in the shadow of the jaw
+    F = raster.interpolate_attributes(Vi, T, tri, attrs)
+
+    u = cap["occluder_params"]["u"]
+    obj_alb = np.zeros((5, 3))
+    skin = np.asarray(ident["skin"])
+    obj_alb[OBJ_NECK] = skin * 0.95
+    obj_alb[OBJ_HAND] = skin * np.array([1.02, 0.97, 0.95])
+    obj_alb[OBJ_PAPER] = np.full(3, 0.9) if u[5] < 0.6 else 0.3 + 0.6 * np.array(u[3:6])
+    obj_alb[OBJ_GLASSES] = [0.04, 0.04, 0.05] if u[5] < 0.5 else [0.35, 0.22, 0.1]
+    L = cap["light"]
+    az, el = math.radians(L["azimuth"]), math.radians(L["elevation"])
+    light = np.array([math.sin(az) * math.cos(el), -math.sin(el), math.cos(az) * math.cos(el),
+                      L["ambient"], L["intensity"], *L["tint"], L["specular"]])
+    rest = head.rest_landmarks()
+    brows = np.concatenate([rest[17:22][np.argsort(rest[17:22, 0])], rest[22:27][np.argsort(rest[22:27, 0])]])
+    img = np.empty((SIZE, SIZE, 3), np.float32)
+    mask = np.empty((SIZE, SIZE), np.uint8)
+    paint.shade_image(pix_obj.astype(np.int32), F, paint.pack_params(ident, head.expr, cap), brows, obj_alb,
+                      light, _background(cap), img, mask)
+    hp = pix_obj == OBJ_HEAD
+
+    # lenses: a faint reflection where a lens lies in front of the surface; mask "glasses"
+    if lenses:
+        lv, lt = meshes.merge(lenses)
+        lzb, ltri = raster.rasterize(to_img((lv - pivot) @ R.T + pivot), lt, SIZE, SIZE, mode="barycentric")
+        lens = (ltri >= 0) & (lzb > zbuf)
+        img[lens] = img[lens] * 0.9 + 0.06
+        mask[lens & (mask != EYES)] = GLASSES
+
+    img = cv2.GaussianBlur(img, (0, 0), 0.55)
+    noise = np.random.default_rng(cap["background"]["noise_seed"] + 1).standard_normal(img.shape, np.float32)
+    rgb = np.clip(img * 255.0 + noise * cap["noise"], 0, 255).round().astype(np.uint8)
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+    # depth: visible face region (+ occluders) in the project's convention
+    if o["depth_region"] == "face":
+        valid = (hp & (mask != BACKGROUND)) | (pix_obj >= OBJ_HAND)
+    else:
+        valid = covered
+    zb = np.where(valid, zbuf, -np.inf).astype(np.float32)
+    mm_per_z = 1.0
+    near = float(zb[valid].max()) if valid.any() else 0.0
+    depth = raster.zbuffer_to_depth(zb, mm_per_z, near=near)
+    lm_img = to_img(lm)
+    lmk = np.stack([lm_img[:, 0], lm_img[:, 1], (near - lm_img[:, 2]) * UNITS_PER_MM], -1).astype(np.float32)
+
+    params = {
+        "seed": int(seed), "index": int(index), "identity": cap["identity"],
+        "yaw": cap["yaw"], "pitch": cap["pitch"], "roll": cap["roll"],
+        "expression": cap["expression_params"]["expression"],
+        "expression_params": cap["expression_params"],
+        "occluder": cap["occluder"],
+        "scale_px_per_mm": float(s),
+        "mm_per_depth_unit": float(1.0 / UNITS_PER_MM),
+        "capture": {k: v for k, v in cap.items() if k not in ("expression_params",)},
+        "identity_params": ident,
+    }
+    return {"depth": depth, "rgb": rgb, "gray": gray, "mask": mask, "landmarks": lmk,
+            "identity": cap["identity"], "params": params}
