@@ -122,6 +122,22 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     np.testing.assert_array_equal(C.read_depth_png(target, size=None), old)
 
 
+def test_write_depth_png_killed_before_rename_keeps_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "b.png"
+    old = _depth(16, 16, seed=4)
+    C.write_depth_png(target, old)
+
+    def broken_fsync(fd):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="simulated"):
+        C.write_depth_png(target, _depth(16, 16, seed=5))
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == ["b.png"]
+    np.testing.assert_array_equal(C.read_depth_png(target, size=None), old)
+
+
 # ----------------------------------------------------------------------------- conversions
 def test_realsense_conversions():
     d = np.array([[0, 1, 2, 65534, 65535]], np.uint16)
