@@ -500,13 +500,15 @@ def main(argv=None) -> int:
     ap.add_argument("--per", choices=("triangle", "global"), default="triangle")
     ap.add_argument("--margin", type=float, default=0.0)
     ap.add_argument("--shard", default=None, help="i/N: this job's share of the index and filter steps")
+    ap.add_argument("--index-chunk", type=int, default=10000, help="files per index chunk (resume unit)")
+    ap.add_argument("--filter-chunk", type=int, default=200, help="images per stage-3 chunk (resume unit)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     shard = parse_shard(args.shard)
     quiet = args.quiet
     if args.step in ("index", "run"):
-        index_images(args.root, args.out, shard if args.step == "index" else (0, 1), quiet=quiet)
+        index_images(args.root, args.out, shard if args.step == "index" else (0, 1), args.index_chunk, quiet=quiet)
     if args.step in ("ranges", "filter", "run"):
         if not args.prnet_dir:
             ap.error("--prnet-dir is required for the ranges/filter steps")
@@ -517,7 +519,7 @@ def main(argv=None) -> int:
             fit_ranges(args.root, args.out, mesher, args.good, per=args.per, margin=args.margin, quiet=quiet)
         if args.step in ("filter", "run"):
             filter_images(args.root, args.out, mesher, depth_fn, shard if args.step == "filter" else (0, 1),
-                          quiet=quiet)
+                          args.filter_chunk, quiet=quiet)
     if args.step in ("table", "run"):
         table = write_table(args.root, args.out)
         for k, v in table.items():

@@ -174,3 +174,22 @@ def test_output_names_avoid_collisions():
     names = mf.output_names(["id/a.jpg", "id/a.PNG", "id/b.jpeg", "x.y/c.png"], prefix="depth/")
     assert names == {"id/a.jpg": "depth/id/a.jpg.png", "id/a.PNG": "depth/id/a.PNG.png",
                      "id/b.jpeg": "depth/id/b.png", "x.y/c.png": "depth/x.y/c.png"}
+
+
+def test_cli_steps(mf2, tmp_path, capsys):
+    root, good = mf2
+    out = tmp_path / "cli"
+    base = ["--root", str(root), "--out", str(out), "--quiet", "--index-chunk", "4"]
+    assert mf.main(["index", *base, "--shard", "0/2"]) == 0
+    with pytest.raises(RuntimeError, match="index incomplete"):
+        mf.load_index(root, out)
+    assert mf.main(["index", *base, "--shard", "1/2"]) == 0
+    assert len(mf.load_index(root, out)) == 10
+    with pytest.raises(SystemExit):  # the PRNet steps need the user's PRNet folder
+        mf.main(["ranges", *base, "--good", str(good)])
+    mf.fit_ranges(root, out, fake_mesher, good)
+    mf.filter_images(root, out, fake_mesher, depth_fn)
+    capsys.readouterr()
+    assert mf.main(["table", *base]) == 0
+    printed = capsys.readouterr().out
+    assert "deformed_output,2" in printed and "remaining,5" in printed

@@ -149,3 +149,18 @@ def test_depth_scale_on_prnet_reference_face(prnet_uv_dir):
     assert abs(c - kpt[30, 0]) <= 3 and abs(r - kpt[30, 1]) <= 3
     valid = depth[depth != cv.HOLE].astype(float) * cv.MM_PER_UNIT
     assert 80 < valid.max() < 250 and valid.size > 15000
+
+
+def test_pipeline_crop_from_box_and_landmarks(prnet_uv_dir):
+    data = pp.load_prnet_data(prnet_uv_dir, triangles="grid")
+    pipe = pp.PRNetPipeline(prnet_uv_dir, model=object(), data=data, crop="image")
+    img = np.random.default_rng(4).integers(0, 256, (300, 200, 3), dtype=np.uint8)
+    crop, T, info = pipe.crop_input(img, box=[20, 180, 40, 260])
+    assert info["crop"] == "box" and info["size"] == int((160 + 220) / 2 * 1.6)
+    np.testing.assert_allclose(T, pp.crop_transform(np.array([100.0, 150.0]), info["size"]))
+    assert crop.shape == (256, 256, 3)
+    kpt = np.array([[20, 40], [180, 260], [100, 100]], float)
+    _, T2, info2 = pipe.crop_input(img, landmarks=kpt)
+    np.testing.assert_allclose(T2, T)
+    with pytest.raises(ValueError):
+        pp.PRNetPipeline(prnet_uv_dir, model=object(), data=data, crop="nope")
