@@ -229,9 +229,8 @@ def preprocess_frame(depth_raw: np.ndarray, depth_scale_m: float, *, color: Opti
             roi = roi_from_box(box)
         else:
             raise ValueError("preprocess_frame: give landmarks, a face box or an explicit roi")
-    z_mm, valid = raw_to_mm(d, depth_scale_m)
-    z_roi = crop_roi(z_mm, roi, 0.0)
-    v_roi = crop_roi(valid, roi, False)
+    # crop first (RealSense 0 = hole pads the outside), then convert only the ROI
+    z_roi, v_roi = raw_to_mm(crop_roi(d, roi, 0), depth_scale_m)
     nearest = float(z_roi[v_roi].min()) if v_roi.any() else None
     z_out, v_out = resize_depth_mm(z_roi, v_roi, out_size)
     if nearest is None:

@@ -144,9 +144,12 @@ def test_relief_bound_and_missing_tip():
     v = _good_values()
     d = _image_with(v, lm)
     v2 = v.copy()
-    v2[0] = 1000 + int(200 * UNITS_PER_MM)        # 200 mm behind the tip
+    v2[40] = 1000 + int(100 * UNITS_PER_MM)       # an eye landmark 100 mm behind the tip: implausible
     p = g.plausibility(_image_with(v2, lm), lm)
-    assert p.relief_mm == pytest.approx(200.0, abs=0.01) and not p.checks["relief"]
+    assert p.relief_mm == pytest.approx(100.0, abs=0.01) and not p.checks["inner_relief"] and not p.ok
+    v4 = v.copy()
+    v4[0] = 1000 + int(200 * UNITS_PER_MM)        # the jawline may lie far back (ears, neck): not checked
+    assert g.plausibility(_image_with(v4, lm), lm).checks["inner_relief"]
     v3 = v.copy()
     v3[30] = HOLE
     p3 = g.plausibility(_image_with(v3, lm), lm)

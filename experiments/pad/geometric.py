@@ -131,21 +131,22 @@ class PlausibilityBounds:
     ``min_nose_protrusion_mm``: the nose tip must be at least this much nearer than the quadratic
     surface fitted to the other (non-nose) landmarks predicts (a flat or bent sheet: about 0).
     ``max_nose_protrusion_mm``: ...and not implausibly far out (a pointed object, a spike).
-    ``max_relief_mm``: no measured landmark farther than this behind the nose tip (a landmark on the
-    background).
+    ``max_inner_relief_mm``: no measured inner-face landmark (brows, eyes, nose, mouth: 17..67)
+    farther than this behind the nose tip (a real face: about 20-45 mm; the jawline is left out
+    because at the face contour it may lie on ears, hair or neck).
     ``min_fit_landmarks``: valid non-nose landmarks needed for the fit; fewer -> not plausible.
     """
 
-    min_nose_protrusion_mm: float = 8.0
+    min_nose_protrusion_mm: float = 5.0
     max_nose_protrusion_mm: float = 60.0
-    max_relief_mm: float = 150.0
+    max_inner_relief_mm: float = 80.0
     min_fit_landmarks: int = 24
 
 
 BOUNDS_PRESETS: dict[str, PlausibilityBounds] = {
     "default": PlausibilityBounds(),
     # looser, for noisy sensors at a distance
-    "lenient": PlausibilityBounds(min_nose_protrusion_mm=5.0, max_nose_protrusion_mm=80.0, max_relief_mm=200.0,
+    "lenient": PlausibilityBounds(min_nose_protrusion_mm=3.5, max_nose_protrusion_mm=80.0, max_inner_relief_mm=120.0,
                                   min_fit_landmarks=16),
 }
 
@@ -153,7 +154,7 @@ BOUNDS_PRESETS: dict[str, PlausibilityBounds] = {
 @dataclass(frozen=True)
 class PlausibilityResult:
     nose_protrusion_mm: Optional[float]
-    relief_mm: Optional[float]
+    relief_mm: Optional[float]      # farthest measured inner-face landmark behind the nose tip
     n_fit: int
     checks: dict = field(default_factory=dict)   # name -> bool (True = passed)
 
@@ -187,10 +188,12 @@ def plausibility(depth: np.ndarray, landmarks: np.ndarray,
     if not valid[NOSE_TIP]:
         return PlausibilityResult(None, None, 0, {"nose_tip_measured": False})
     tip = z[NOSE_TIP]
-    relief = float(z[valid].max() - tip)
+    inner = valid.copy()
+    inner[list(JAW)] = False
+    relief = float(z[inner].max() - tip)
     fit = _FIT_IDX[valid[_FIT_IDX]]
-    checks = {"nose_tip_measured": True, "relief": relief <= bounds.max_relief_mm,
-              "enough_landmarks": fit.size >= bounds.min_fit_landmarks}
+    checks = {"nose_tip_measured": True, "inner_relief": bool(relief <= bounds.max_inner_relief_mm),
+              "enough_landmarks": bool(fit.size >= bounds.min_fit_landmarks)}
     protrusion = None
     if fit.size >= 6:
         xy = lm[:, :2]
@@ -199,8 +202,8 @@ def plausibility(depth: np.ndarray, landmarks: np.ndarray,
         norm = (xy - centre) / scale
         coef, *_ = np.linalg.lstsq(_quadric_design(norm[fit]), z[fit], rcond=None)
         predicted = float((_quadric_design(norm[NOSE_TIP:NOSE_TIP + 1]) @ coef)[0])
-        protrusion = predicted - tip
-        checks["nose_protrusion"] = bounds.min_nose_protrusion_mm <= protrusion <= bounds.max_nose_protrusion_mm
+        protrusion = float(predicted - tip)
+        checks["nose_protrusion"] = bool(bounds.min_nose_protrusion_mm <= protrusion <= bounds.max_nose_protrusion_mm)
     else:
         checks["nose_protrusion"] = False
     return PlausibilityResult(nose_protrusion_mm=protrusion, relief_mm=relief, n_fit=int(fit.size), checks=checks)

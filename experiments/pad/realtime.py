@@ -1,0 +1,609 @@
+"""Real-time depth PAD with a RealSense D435, live or from a recording (Schlett et al. IV-G, last part).
+
+The paper: "A hand-crafted geometric depth PAD function similar to the quantitative evaluation variant
+compared depth values at Dlib landmarks, with sufficiently large or implausible depth deviations
+leading to rejections of the input. PAD decisions were temporal in the sense that per-frame decisions
+were observed over time to form a final decision for the detected face". This program:
+
+1. reads colour + depth aligned to colour (``experiments.datasets.realsense``: live D435, ``.bag`` /
+   ``.db3`` playback returning every frame, or a folder of PNG pairs);
+2. finds faces with dlib (detector every ``detect_every`` frames; in between each face is tracked
+   by re-running the 68-point predictor in a box predicted from its previous landmarks);
+3. preprocesses each face as IV-J (``experiments.preprocess``) and enhances its depth
+   (``experiments.enhancers.get_enhancer``, default DL-Delta-1, or a ``.tflite`` export);
+4. scores it with the IV-G geometric check plus plausibility bounds (``experiments.pad.geometric``):
+   a frame passes when the PAD error is at most ``max_pad_error`` and every bound holds;
+5. decides per tracked face over the last ``window`` frames: bona fide when at least
+   ``accept_ratio`` of them pass, attack when at least ``reject_ratio`` fail, else undecided;
+6. shows an overlay when a display exists, else writes ``frames.jsonl`` (one line per frame) and
+   ``summary.json`` (decisions, fps, per-stage latency: capture, landmarks, preprocess,
+   enhancement, PAD).
+
+Run: ``python -m experiments.pad.realtime --source live|FILE.bag|FILE.db3|DIR [--enhancer LABEL]
+[--tflite PATH] [--config FILE] [--preset NAME] [--out DIR]``.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+import numpy as np
+
+from experiments.pad.geometric import PlausibilityBounds, geometric_pad, plausibility
+from experiments.preprocess import preprocess_frame
+
+log = logging.getLogger("experiments.pad.realtime")
+
+__all__ = ["PadConfig", "PRESETS", "load_config", "FaceTrack", "FaceResult", "FrameResult", "PadProcessor",
+           "TFLiteEnhancer", "make_enhancer", "run", "main", "BONA_FIDE", "ATTACK", "UNDECIDED"]
+
+BONA_FIDE, ATTACK, UNDECIDED = "bona fide", "attack", "undecided"
+STAGES = ("capture", "landmarks", "preprocess", "enhancement", "pad")
+
+
+# ----------------------------------------------------------------------------- configuration
+@dataclass(frozen=True)
+class PadConfig:
+    """Every setting of the PAD program (data, not constants; see ``PRESETS``)."""
+
+    detect_every: int = 5            # run the dlib detector on every k-th frame, track in between
+    upsample: int = 0                # dlib detector upsampling
+    min_face_px: int = 40            # ignore detections smaller than this (colour pixels)
+    max_faces: int = 4
+    track_iou: float = 0.3           # a detection continues a track when their boxes overlap this much
+    max_missed: int = 1              # detector runs a track may miss before it is dropped
+    max_pad_error: float = 0.25      # per-frame pass: IV-G PAD error <= this ...
+    bounds: PlausibilityBounds = PlausibilityBounds()   # ... and every plausibility bound holds
+    window: int = 15                 # temporal decision over the last `window` frames of a track
+    min_frames: int = 8              # frames needed before deciding
+    accept_ratio: float = 0.8        # bona fide when passing frames / frames >= this
+    reject_ratio: float = 0.5        # attack when failing frames / frames >= this
+
+    def __post_init__(self):
+        if self.detect_every < 1 or self.window < 1 or not 1 <= self.min_frames <= self.window:
+            raise ValueError(f"PadConfig: need detect_every >= 1 and 1 <= min_frames <= window, got {self}")
+        if not (0 < self.accept_ratio <= 1 and 0 < self.reject_ratio <= 1):
+            raise ValueError("PadConfig: accept_ratio and reject_ratio must be in (0, 1]")
+        if self.accept_ratio + self.reject_ratio <= 1:
+            raise ValueError("PadConfig: accept_ratio + reject_ratio must exceed 1 (else both could hold)")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, base: Optional["PadConfig"] = None) -> "PadConfig":
+        base = base or cls()
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown PAD config keys {sorted(unknown)}; known: {sorted(names)}")
+        kw = dict(data)
+        if "bounds" in kw:
+            b = kw["bounds"]
+            if isinstance(b, dict):
+                bnames = {f.name for f in dataclasses.fields(PlausibilityBounds)}
+                if set(b) - bnames:
+                    raise ValueError(f"unknown bounds keys {sorted(set(b) - bnames)}; known: {sorted(bnames)}")
+                kw["bounds"] = dataclasses.replace(base.bounds, **b)
+        return dataclasses.replace(base, **kw)
+
+
+PRESETS: dict[str, PadConfig] = {
+    # the program's defaults: half a second of frames at 30 fps, a detector run every 5th frame
+    "default": PadConfig(),
+    # stricter: more frames, a higher agreement needed to accept
+    "strict": PadConfig(window=30, min_frames=20, accept_ratio=0.9, reject_ratio=0.3, max_pad_error=0.15),
+    # fast: detector every 10th frame (more tracking), decisions after 5 frames
+    "fast": PadConfig(detect_every=10, window=10, min_frames=5),
+}
+
+
+def load_config(path: Optional[str | os.PathLike] = None, preset: str = "default") -> PadConfig:
+    """A preset, optionally overridden by a JSON file of PadConfig fields (``bounds`` as a nested dict)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown PAD preset {preset!r}; known: {sorted(PRESETS)}")
+    cfg = PRESETS[preset]
+    if path is None:
+        return cfg
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{p}: no such config file") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{p}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{p}: expected a JSON object of PadConfig fields")
+    try:
+        return PadConfig.from_dict(data, cfg)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{p}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- enhancers
+class TFLiteEnhancer:
+    """An enhancer exported to TensorFlow Lite (float32 NxHxWx1 in [0, 1], holes 1.0), run by tf.lite.Interpreter."""
+
+    kind = "tflite"
+
+    def __init__(self, path: str | os.PathLike, label: Optional[str] = None, threads: Optional[int] = None):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path}: no such TFLite model")
+        import tensorflow as tf
+
+        try:
+            self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=threads or os.cpu_count())
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ValueError(f"{self.path}: not a usable TFLite model ({exc})") from exc
+        self._in = self.interpreter.get_input_details()[0]
+        self._out = self.interpreter.get_output_details()[0]
+        self.label = label or f"tflite:{self.path.name}"
+        shape = tuple(int(s) for s in self._in["shape"])
+        if len(shape) != 4 or shape[-1] != 1:
+            raise ValueError(f"{self.path}: expected an input of shape [N, H, W, 1], got {shape}")
+        self._shape = shape
+
+    def enhance(self, depth: np.ndarray) -> np.ndarray:
+        from prnet_synth.conventions import check_depth, from_float, to_float
+
+        arr = check_depth(depth, f"{self.label} input")
+        frames = arr if arr.ndim == 3 else arr[None]
+        h, w = frames.shape[1:]
+        if self._shape[1:3] != (h, w) or self._shape[0] != 1:
+            self.interpreter.resize_tensor_input(self._in["index"], [1, h, w, 1])
+            self.interpreter.allocate_tensors()
+            self._in = self.interpreter.get_input_details()[0]
+            self._out = self.interpreter.get_output_details()[0]
+            self._shape = (1, h, w, 1)
+        out = np.empty(frames.shape, np.uint16)
+        for i, f in enumerate(frames):
+            self.interpreter.set_tensor(self._in["index"], to_float(f)[None, ..., None])
+            self.interpreter.invoke()
+            y = self.interpreter.get_tensor(self._out["index"])
+            out[i] = from_float(np.asarray(y, np.float32).reshape(h, w))
+        return out if arr.ndim == 3 else out[0]
+
+    __call__ = enhance
+
+
+class _CompiledKeras:
+    """A Keras enhancer run through one traced tf.function (batch 1), the fast way on this CPU."""
+
+    kind = "keras"
+
+    def __init__(self, enhancer):
+        import tensorflow as tf
+
+        self.label = enhancer.label
+        model = enhancer.load()
+        self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def enhance(self, depth: np.ndarray) -> np.ndarray:
+        from prnet_synth.conventions import check_depth, from_float, to_float
+
+        arr = check_depth(depth, f"{self.label} input")
+        frames = arr if arr.ndim == 3 else arr[None]
+        y = np.asarray(self._fn(to_float(frames)[..., None]), np.float32).reshape(frames.shape)
+        out = from_float(y)
+        return out if arr.ndim == 3 else out[0]
+
+    __call__ = enhance
+
+
+def make_enhancer(label: str = "DL-Delta-1", tflite: Optional[str] = None, weights: Optional[str] = None,
+                  preset: str = "quick"):
+    """The enhancer the program uses: a TFLite file when given, else the registry's ``label``.
+
+    Deep-learning enhancers are loaded at once so that missing weights are reported before the
+    camera starts (``EnhancerUnavailableError`` with how to train them; ``--enhancer None`` runs
+    without enhancement).
+    """
+    if tflite:
+        return TFLiteEnhancer(tflite, label=f"{label} (tflite)" if label else None)
+    from experiments.enhancers import LABELS, get_enhancer
+
+    if label not in LABELS:
+        raise ValueError(f"unknown enhancer {label!r}; known: {', '.join(LABELS)}")
+    enh = get_enhancer(label, weights=weights, preset=preset, batch_size=1)
+    if hasattr(enh, "load"):
+        enh.load()
+        return _CompiledKeras(enh)
+    return enh
+
+
+# ----------------------------------------------------------------------------- tracking
+def _landmark_box(lm: np.ndarray) -> np.ndarray:
+    x0, y0 = lm[:, :2].min(axis=0)
+    x1, y1 = lm[:, :2].max(axis=0)
+    return np.array([x0, y0, x1, y1], dtype=np.float64)
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class FaceTrack:
+    """One tracked face: its landmarks, the detector-box geometry relative to them, its pass history."""
+
+    track_id: int
+    landmarks: np.ndarray
+    box_rel: np.ndarray              # detector box relative to the landmark box: (dcx, dcy, w, h) / lm size
+    history: collections.deque
+    frames: int = 0
+    missed: int = 0
+    decision: str = UNDECIDED
+
+    def predicted_box(self) -> tuple[float, float, float, float]:
+        lb = _landmark_box(self.landmarks)
+        size = max(lb[2] - lb[0], lb[3] - lb[1], 1.0)
+        cx, cy = (lb[0] + lb[2]) / 2 + self.box_rel[0] * size, (lb[1] + lb[3]) / 2 + self.box_rel[1] * size
+        w, h = self.box_rel[2] * size, self.box_rel[3] * size
+        return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+    def box(self) -> np.ndarray:
+        return np.array(self.predicted_box())
+
+
+def _box_rel(box, lm) -> np.ndarray:
+    lb = _landmark_box(lm)
+    size = max(lb[2] - lb[0], lb[3] - lb[1], 1.0)
+    return np.array([((box[0] + box[2]) - (lb[0] + lb[2])) / 2 / size, ((box[1] + box[3]) - (lb[1] + lb[3])) / 2 / size,
+                     (box[2] - box[0]) / size, (box[3] - box[1]) / size])
+
+
+def decide(history: Iterable[bool], cfg: PadConfig) -> str:
+    """Temporal decision from the pass/fail history (most recent ``window`` entries)."""
+    h = list(history)[-cfg.window:]
+    if len(h) < cfg.min_frames:
+        return UNDECIDED
+    passed = sum(bool(x) for x in h)
+    if passed / len(h) >= cfg.accept_ratio:
+        return BONA_FIDE
+    if (len(h) - passed) / len(h) >= cfg.reject_ratio:
+        return ATTACK
+    return UNDECIDED
+
+
+# ----------------------------------------------------------------------------- per-frame processing
+@dataclass
+class FaceResult:
+    track_id: int
+    box: tuple                       # predicted/detected box in colour pixels
+    detected: bool                   # True on detector frames, False when tracked
+    roi: tuple                       # (left, top, size) of the IV-J square ROI
+    nearest_mm: Optional[float]
+    pad_error: Optional[float]
+    criteria: dict
+    plausibility: dict
+    passed: bool
+    score: float                     # 1 - PAD error when plausible, else 0 (higher = more bona fide)
+    decision: str
+    landmarks: Optional[np.ndarray] = None     # 68x2 in the 256x256 frame
+    depth: Optional[np.ndarray] = None         # enhanced 256x256 depth (kept only when asked)
+
+    def as_json(self) -> dict:
+        return {"track": self.track_id, "box": [round(float(v), 1) for v in self.box], "detected": self.detected,
+                "roi": list(self.roi), "nearest_mm": self.nearest_mm, "pad_error": self.pad_error,
+                "criteria": self.criteria, "plausibility": self.plausibility, "passed": self.passed,
+                "score": round(self.score, 4), "decision": self.decision}
+
+
+@dataclass
+class FrameResult:
+    index: int
+    timestamp_ms: float
+    faces: list
+    latency_ms: dict
+
+    def as_json(self) -> dict:
+        return {"frame": self.index, "timestamp_ms": self.timestamp_ms,
+                "latency_ms": {k: round(v, 3) for k, v in self.latency_ms.items()},
+                "faces": [f.as_json() for f in self.faces]}
+
+
+class PadProcessor:
+    """Stateful per-frame PAD: detection/tracking, IV-J preprocessing, enhancement, scoring, decisions."""
+
+    def __init__(self, enhancer, config: PadConfig = PadConfig(), keep_images: bool = False):
+        self.enhancer = enhancer
+        self.cfg = config
+        self.keep_images = keep_images
+        self.tracks: list[FaceTrack] = []
+        self.ended: list[FaceTrack] = []
+        self._next_id = 0
+        self._frame = 0
+        from prnet_synth.landmarks import detector, predictor
+
+        detector(), predictor()          # load dlib's models now, not inside the first frame's timing
+
+    # -- faces
+    def _new_track(self, box, lm) -> FaceTrack:
+        t = FaceTrack(self._next_id, lm, _box_rel(box, lm), collections.deque(maxlen=self.cfg.window))
+        self._next_id += 1
+        return t
+
+    def _find_faces(self, image: np.ndarray) -> list[tuple[FaceTrack, tuple, bool]]:
+        from prnet_synth.landmarks import detect_faces, landmarks68
+
+        cfg = self.cfg
+        if self._frame % cfg.detect_every == 0 or not self.tracks:
+            boxes = [b for b in detect_faces(image, cfg.upsample) if min(b.width, b.height) >= cfg.min_face_px]
+            boxes = boxes[:cfg.max_faces]
+            used, out, keep = set(), [], []
+            for t in self.tracks:
+                tb = t.box()
+                best, best_iou = None, cfg.track_iou
+                for j, b in enumerate(boxes):
+                    if j not in used:
+                        iou = _iou(tb, b[:4])
+                        if iou >= best_iou:
+                            best, best_iou = j, iou
+                if best is None:
+                    t.missed += 1
+                    if t.missed > cfg.max_missed:
+                        self.ended.append(t)
+                    else:
+                        keep.append(t)
+                        out.append((t, tuple(t.box()), False))
+                    continue
+                used.add(best)
+                b = boxes[best]
+                t.landmarks = landmarks68(image, b)
+                t.box_rel = _box_rel(b[:4], t.landmarks)
+                t.missed = 0
+                keep.append(t)
+                out.append((t, tuple(b[:4]), True))
+            for j, b in enumerate(boxes):
+                if j not in used:
+                    t = self._new_track(b[:4], landmarks68(image, b))
+                    keep.append(t)
+                    out.append((t, tuple(b[:4]), True))
+            self.tracks = keep
+            # tracks that missed the detector this time are still followed by their landmarks
+            for k, (t, box, det) in enumerate(out):
+                if not det:
+                    t.landmarks = landmarks68(image, box)
+            return out
+        out = []
+        for t in self.tracks:
+            box = t.predicted_box()
+            t.landmarks = landmarks68(image, box)
+            out.append((t, box, False))
+        return out
+
+    # -- one frame
+    def process(self, frame, capture_ms: float = 0.0) -> FrameResult:
+        lat = {s: 0.0 for s in STAGES}
+        lat["capture"] = capture_ms
+        t0 = time.perf_counter()
+        faces = self._find_faces(frame.color)
+        lat["landmarks"] = (time.perf_counter() - t0) * 1e3
+        results = []
+        for track, box, detected in faces:
+            t1 = time.perf_counter()
+            pre = preprocess_frame(frame.depth, frame.depth_scale, landmarks=track.landmarks)
+            t2 = time.perf_counter()
+            depth = self.enhancer.enhance(pre.depth)
+            t3 = time.perf_counter()
+            geo = geometric_pad(depth, pre.landmarks)
+            pl = plausibility(depth, pre.landmarks, self.cfg.bounds)
+            passed = bool(geo.error <= self.cfg.max_pad_error and pl.ok)
+            track.history.append(passed)
+            track.frames += 1
+            track.decision = decide(track.history, self.cfg)
+            t4 = time.perf_counter()
+            lat["preprocess"] += (t2 - t1) * 1e3
+            lat["enhancement"] += (t3 - t2) * 1e3
+            lat["pad"] += (t4 - t3) * 1e3
+            results.append(FaceResult(
+                track_id=track.track_id, box=tuple(float(v) for v in box), detected=detected,
+                roi=pre.roi.as_tuple(), nearest_mm=pre.nearest_mm, pad_error=geo.error, criteria=geo.counts(),
+                plausibility={k: (round(v, 3) if isinstance(v, float) else v) for k, v in pl.as_dict().items()},
+                passed=passed, score=(1.0 - geo.error) if pl.ok else 0.0, decision=track.decision,
+                landmarks=pre.landmarks, depth=depth if self.keep_images else None))
+        self._frame += 1
+        return FrameResult(frame.index, frame.timestamp_ms, results, lat)
+
+    def all_tracks(self) -> list[FaceTrack]:
+        return sorted(self.ended + self.tracks, key=lambda t: t.track_id)
+
+
+# ----------------------------------------------------------------------------- output
+def _display_available() -> bool:
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        return False
+    try:
+        import cv2
+
+        cv2.namedWindow("PAD")
+        return True
+    except Exception:
+        return False
+
+
+_COLOURS = {BONA_FIDE: (0, 200, 0), ATTACK: (220, 0, 0), UNDECIDED: (230, 180, 0)}
+
+
+def overlay(color: np.ndarray, res: FrameResult, fps: Optional[float] = None) -> np.ndarray:
+    """The colour frame with each face's box, decision, PAD error and score drawn on it (RGB)."""
+    import cv2
+
+    img = np.ascontiguousarray(color).copy()
+    for f in res.faces:
+        c = _COLOURS[f.decision]
+        l, t, r, b = (int(round(v)) for v in f.box)
+        cv2.rectangle(img, (l, t), (r, b), c, 2)
+        text = f"#{f.track_id} {f.decision} err={f.pad_error:.2f} s={f.score:.2f}"
+        cv2.putText(img, text, (l, max(12, t - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, c, 1, cv2.LINE_AA)
+    if fps is not None:
+        cv2.putText(img, f"{fps:.1f} fps", (6, img.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
+                    cv2.LINE_AA)
+    return img
+
+
+def _stats(values: list[float]) -> dict:
+    a = np.asarray(values, dtype=np.float64)
+    if a.size == 0:
+        return {"n": 0}
+    return {"n": int(a.size), "mean": round(float(a.mean()), 3), "median": round(float(np.median(a)), 3),
+            "p90": round(float(np.percentile(a, 90)), 3), "max": round(float(a.max()), 3)}
+
+
+def run(frames: Iterable, enhancer, config: PadConfig = PadConfig(), out_dir: Optional[str | os.PathLike] = None,
+        display: bool = False, source: str = "", max_frames: Optional[int] = None,
+        on_frame=None) -> dict:
+    """Run the PAD loop over ``frames`` (RGBDFrame iterable); returns the summary dict.
+
+    With ``out_dir``: ``frames.jsonl`` (written as ``frames.jsonl.partial`` and renamed at the end),
+    ``summary.json`` and ``last_overlay.png``. ``on_frame(FrameResult)`` is called for each frame.
+    """
+    from prnet_synth.atomic import atomic_write_json, provenance
+    from prnet_synth.conventions import write_png
+
+    proc = PadProcessor(enhancer, config)
+    out = Path(out_dir) if out_dir is not None else None
+    log_fh = None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        log_fh = open(out / "frames.jsonl.partial", "w")
+    lat = {s: [] for s in STAGES}
+    total = []
+    n = 0
+    last_img = None
+    it: Iterator = iter(frames)
+    start = time.perf_counter()
+    t_prev = start
+    fps_now = None
+    try:
+        while max_frames is None or n < max_frames:
+            t0 = time.perf_counter()
+            try:
+                frame = next(it)
+            except StopIteration:
+                break
+            cap = (time.perf_counter() - t0) * 1e3
+            res = proc.process(frame, capture_ms=cap)
+            n += 1
+            now = time.perf_counter()
+            total.append((now - t0) * 1e3)
+            fps_now = 1.0 / max(now - t_prev, 1e-9)
+            t_prev = now
+            for s in STAGES:
+                lat[s].append(res.latency_ms[s])
+            if log_fh is not None:
+                log_fh.write(json.dumps(res.as_json()) + "\n")
+                log_fh.flush()
+            if on_frame is not None:
+                on_frame(res)
+            if display or (out is not None):
+                last_img = overlay(frame.color, res, fps_now)
+            if display:
+                import cv2
+
+                cv2.imshow("PAD", last_img[..., ::-1])
+                if (cv2.waitKey(1) & 0xFF) in (27, ord("q")):
+                    break
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()
+        if log_fh is not None:
+            log_fh.close()
+    wall = time.perf_counter() - start
+    tracks = [{"track": t.track_id, "frames": t.frames, "decision": t.decision,
+               "passed_in_window": int(sum(t.history)), "window_frames": len(t.history)} for t in proc.all_tracks()]
+    summary = {
+        "provenance": provenance("n/a", None, source or "frames", config=config.to_dict()),
+        "enhancer": getattr(enhancer, "label", str(enhancer)), "enhancer_backend": getattr(enhancer, "kind", ""),
+        "frames": n, "wall_s": round(wall, 3), "fps": round(n / wall, 3) if wall > 0 and n else 0.0,
+        "latency_ms": {s: _stats(v) for s, v in lat.items()}, "frame_total_ms": _stats(total),
+        "tracks": tracks, "decision": _overall(tracks),
+    }
+    if out is not None:
+        os.replace(out / "frames.jsonl.partial", out / "frames.jsonl")
+        if last_img is not None:
+            write_png(out / "last_overlay.png", last_img)
+        atomic_write_json(out / "summary.json", summary)
+    return summary
+
+
+def _overall(tracks: list[dict]) -> str:
+    """The recording's decision: attack if any face was decided attack, bona fide if a face was accepted
+    and none rejected, else undecided."""
+    ds = {t["decision"] for t in tracks}
+    if ATTACK in ds:
+        return ATTACK
+    if BONA_FIDE in ds:
+        return BONA_FIDE
+    return UNDECIDED
+
+
+# ----------------------------------------------------------------------------- CLI
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m experiments.pad.realtime", description=__doc__.split("\n\n")[0])
+    p.add_argument("--source", required=True, help="'live' (a D435), a .bag/.db3 recording, or a folder of PNG pairs")
+    p.add_argument("--enhancer", default="DL-Delta-1", help="enhancer label (default DL-Delta-1; 'None' = no enhancement)")
+    p.add_argument("--tflite", default=None, help="run this TFLite export of the enhancer instead of Keras")
+    p.add_argument("--weights", default=None, help="Keras weights file (default: the trained weights of --weights-preset)")
+    p.add_argument("--weights-preset", default="quick", choices=("quick", "paper"))
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="PAD config preset")
+    p.add_argument("--config", default=None, help="JSON file overriding PadConfig fields")
+    p.add_argument("--out", default=None, help="folder for frames.jsonl / summary.json (default results/pad/<source>)")
+    p.add_argument("--display", default="auto", choices=("auto", "on", "off"))
+    p.add_argument("--max-frames", type=int, default=None)
+    return p
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = build_parser().parse_args(argv)
+    from experiments.datasets.realsense import open_source
+    from prnet_synth.paths import results_dir
+
+    try:
+        cfg = load_config(args.config, args.preset)
+        enhancer = make_enhancer(args.enhancer, tflite=args.tflite, weights=args.weights, preset=args.weights_preset)
+    except Exception as exc:  # a clear message, no traceback, for user errors
+        name = type(exc).__name__
+        print(f"error: {exc}" + ("\nhint: run with --enhancer None to score unenhanced depth"
+                                 if name == "EnhancerUnavailableError" else ""), file=sys.stderr)
+        return 2
+    display = args.display == "on" or (args.display == "auto" and _display_available())
+    out = args.out
+    if out is None and not display:
+        stem = "live" if args.source == "live" else Path(args.source).name.replace(".", "_")
+        out = results_dir() / "pad" / stem
+    try:
+        frames = open_source(args.source)
+        summary = run(frames, enhancer, cfg, out_dir=out, display=display, source=str(args.source),
+                      max_frames=args.max_frames)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    lat = summary["latency_ms"]
+    print(f"{summary['frames']} frames, {summary['fps']:.2f} fps; median ms: "
+          + ", ".join(f"{s} {lat[s].get('median', 0):.1f}" for s in STAGES))
+    for t in summary["tracks"]:
+        print(f"face #{t['track']}: {t['decision']} ({t['passed_in_window']}/{t['window_frames']} frames passed)")
+    print(f"decision: {summary['decision']}" + (f"; log in {out}" if out else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
