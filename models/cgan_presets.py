@@ -1,0 +1,105 @@
+"""Presets of the Pini (001) and Fabbri (003) reproductions, kept as data.
+
+``paper``: the papers' sizes (what they state; what they leave open is decided and marked in the
+comments and in docs/notes/80_cgans.md). ``quick``: the same architectures narrowed (filters / 8)
+(Pini: 64x64 instead of 96x96) and a few hundred synthetic faces, so that both reproductions run end to end in a
+few minutes on 2 CPU cores.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+__all__ = ["PiniPreset", "FabbriPreset", "PINI_PRESETS", "FABBRI_PRESETS", "PRESETS", "get_preset", "scaled"]
+
+
+def scaled(filters: tuple[int, ...], divisor: int) -> tuple[int, ...]:
+    return tuple(max(1, f // divisor) for f in filters)
+
+
+@dataclass(frozen=True)
+class PiniPreset:
+    name: str
+    input_size: int = 96                                  # 001 sec. 4.1.1 (poster 004: 100)
+    encoder_filters: tuple[int, ...] = (128, 256, 512, 1024)
+    decoder_filters: tuple[int, ...] = (512, 256, 128, 64)
+    recon_weight: float = 10.0                            # lambda of eq. 5: not stated, decided
+    lr: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    batch_size: int = 64                                  # not stated, decided (003's value)
+    epochs: int = 50                                      # not stated, decided
+    pix2pix_ngf: int = 64
+    pix2pix_ndf: int = 64
+    pix2pix_batch_size: int = 1                           # pix2pix's published batch size
+    siamese_filters: tuple[int, ...] = (64, 128, 256, 256, 256)
+    siamese_fc: tuple[int, int] = (128, 32)
+    siamese_epochs: int = 30
+    siamese_train_pairs: int = 20000
+    val_pairs_per_cell: int = 250
+    test_pairs_per_cell: int = 500
+    # synthetic stand-in for Pandora (identities are the subjects)
+    n_train: int = 20000
+    n_test: int = 4000
+    n_val: int = 2000
+    train_identities: int = 18                            # Pandora: 22 subjects, 4 for testing
+    test_identities: int = 4
+
+
+@dataclass(frozen=True)
+class FabbriPreset:
+    name: str
+    input_size: int = 64                                  # 003 III-C
+    encoder_filters: tuple[int, ...] = (64, 128, 256, 512)
+    decoder_filters: tuple[int, ...] = (256, 128, 64, 32)
+    disc_filters: tuple[int, ...] = (64, 128, 256, 512)
+    recon_weight: float = 10.0                            # 003 III-C: lambda = 10^1
+    lr: float = 2e-4                                      # not stated, decided
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    batch_size: int = 64                                  # 003 III-C
+    epochs: int = 30                                      # not stated, decided
+    pix2pix_ngf: int = 64
+    pix2pix_ndf: int = 64
+    pix2pix_batch_size: int = 1
+    binary_threshold: float = 0.0                         # binary-map ablation: not stated, decided
+    attr_epochs: int = 20
+    attr_filters: tuple[int, ...] = (32, 64, 128)
+    dlib_upscale: int = 256                               # faces are upscaled to 256 px for dlib
+    # synthetic stand-ins: train ("Pandora") and test ("MotorMark") from disjoint identities
+    n_train: int = 20000
+    n_test: int = 2000
+    train_identities: int = 22
+    test_identities: int = 35
+
+
+PINI_PRESETS = {
+    "paper": PiniPreset("paper"),
+    "quick": PiniPreset(
+        "quick", input_size=64, encoder_filters=scaled((128, 256, 512, 1024), 8),
+        decoder_filters=scaled((512, 256, 128, 64), 8), batch_size=16, epochs=6, pix2pix_ngf=8, pix2pix_ndf=8,
+        pix2pix_batch_size=4, siamese_filters=scaled((64, 128, 256, 256, 256), 8), siamese_fc=(32, 16),
+        siamese_epochs=6, siamese_train_pairs=2000, val_pairs_per_cell=30, test_pairs_per_cell=60,
+        n_train=320, n_test=120, n_val=48, epochs=8, train_identities=12, test_identities=4),
+}
+
+FABBRI_PRESETS = {
+    "paper": FabbriPreset("paper"),
+    "quick": FabbriPreset(
+        "quick", input_size=64, encoder_filters=scaled((64, 128, 256, 512), 16),
+        decoder_filters=scaled((256, 128, 64, 32), 16), disc_filters=scaled((64, 128, 256, 512), 16),
+        batch_size=16, epochs=6, pix2pix_ngf=8, pix2pix_ndf=8, pix2pix_batch_size=4, attr_epochs=8,
+        attr_filters=(8, 16, 32), n_train=320, n_test=120, epochs=8, train_identities=12, test_identities=4),
+}
+
+PRESETS = {"pini": PINI_PRESETS, "fabbri": FABBRI_PRESETS}
+
+
+def get_preset(paper: str, name: str, **overrides):
+    """The preset ``name`` of ``paper`` ("pini" or "fabbri"), with optional field overrides."""
+    try:
+        table = PRESETS[paper]
+    except KeyError:
+        raise ValueError(f"unknown paper {paper!r}; expected one of {sorted(PRESETS)}") from None
+    if name not in table:
+        raise ValueError(f"unknown preset {name!r} for {paper}; expected one of {sorted(table)}")
+    return replace(table[name], **overrides) if overrides else table[name]
