@@ -134,7 +134,9 @@ def make_attacks(seed: int, repeats: int = 1) -> list[dict]:
 def _face(seed: int, occluder: str) -> dict:
     from prnet_synth import procedural
 
-    return procedural.generate(1, seed, frontal=True, occluder=occluder)[0]
+    from experiments.schlett.evalsets import FRONTAL_POSE
+
+    return procedural.generate(1, seed, occluder=occluder, expression="neutral", **FRONTAL_POSE)[0]
 
 
 def face_reference(seed: int, n: int = 4) -> list[float]:

@@ -245,12 +245,12 @@ def _synthetic_items(camera: str, variants, subjects: int, sessions: int, seed: 
     cfg = degrade.get_config(config_name)
     items = []
     for subj in range(1, subjects + 1):
+        base = seed + 7919 * subj + (0 if camera == "kinect" else 15485863)
         for sess in range(1, sessions + 1):
-            base = seed + 7919 * subj + 104729 * sess + (0 if camera == "kinect" else 15485863)
             samples = {}
             for var in variants:
                 expr, occ = SYNTH_VARIANTS[var]
-                samples[var] = _generate_variant(procedural, base, expr, occ)
+                samples[var] = _generate_variant(procedural, base, sess, expr, occ)
             neutral = samples["Neutral"]
             lm_n = dlib_landmarks68(neutral["rgb"])
             src = "dlib"
@@ -258,7 +258,7 @@ def _synthetic_items(camera: str, variants, subjects: int, sessions: int, seed: 
                 lm_n, src = neutral["landmarks"][:, :2], "generator"
             mask = face_mask_from_landmarks(lm_n, neutral["depth"].shape)
             gts = np.stack([samples[v]["depth"] for v in variants])
-            degs = np.asarray(degrade.degrade_batch(gts, seed=base, variant="plain", config=cfg), np.uint16)
+            degs = np.asarray(degrade.degrade_batch(gts, seed=base + 31 * sess, variant="plain", config=cfg), np.uint16)
             for k, var in enumerate(variants):
                 smp = samples[var]
                 lm68 = None
@@ -272,10 +272,17 @@ def _synthetic_items(camera: str, variants, subjects: int, sessions: int, seed: 
     return items
 
 
-def _generate_variant(procedural, seed: int, expression: str, occluder: str) -> dict:
-    """One frontal generator face; the same ``seed`` gives the same identity and pose for every
-    expression/occluder (the generator draws those first)."""
-    return procedural.generate(1, seed, frontal=True, expression=expression, occluder=occluder)[0]
+# Pose ranges of the generator's frontal preset, given explicitly so that occluders can be added
+# (``frontal=True`` removes them); identity and pose depend on (seed, index) only, so the variants of
+# one subject/session share them.
+FRONTAL_POSE = dict(yaw_range=15.0, pitch_range=10.0, roll_range=8.0)
+
+
+def _generate_variant(procedural, seed: int, session: int, expression: str, occluder: str) -> dict:
+    """One frontal generator face: identity from ``seed`` (one identity per subject), pose from the
+    session index, the variant's expression and occluder."""
+    return procedural.generate(1, seed, start=session - 1, identities=1, expression=expression,
+                               occluder=occluder, **FRONTAL_POSE)[0]
 
 
 def synthetic_sets(preset: str, seed: int) -> tuple[ImageSet, ImageSet]:

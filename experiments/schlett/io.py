@@ -1,8 +1,8 @@
 """Where the Schlett experiments write, and how (atomically, with provenance on every row).
 
 * ``out_dir()``: ``results/schlett`` (``prnet_synth.paths.results_dir`` honours FACE_DEPTH_RESULTS);
-  ``figures_dir()``: its ``figures/``; ``cache_dir()``: its ``cache/`` (large regenerable arrays,
-  git-ignored by ``results/schlett/.gitignore``).
+  ``figures_dir()``: its ``figures/``; ``cache_dir()``: ``work_data/schlett`` (``prnet_synth.paths.work_dir``:
+  large regenerable arrays, git-ignored).
 * ``write_table(name, frame, prov)``: the CSV with the provenance columns ``data, preset, seed,
   code_version`` appended to every row, plus ``<name>.json`` with the full provenance record.
 * ``read_table(name)``: the CSV back, keeping the enhancer label "None" as text.
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from prnet_synth.atomic import atomic_open, atomic_write_csv, atomic_write_json
-from prnet_synth.paths import results_dir
+from prnet_synth.paths import results_dir, work_dir
 
 __all__ = ["out_dir", "figures_dir", "cache_dir", "write_table", "read_table", "read_csv",
            "save_arrays", "load_arrays", "array_digest", "PROV_COLUMNS", "SYNTHETIC_NOTE"]
@@ -40,7 +40,7 @@ def figures_dir() -> Path:
 
 
 def cache_dir(*parts: str) -> Path:
-    p = out_dir().joinpath("cache", *parts)
+    p = work_dir("schlett", *parts)
     p.mkdir(parents=True, exist_ok=True)
     return p
 

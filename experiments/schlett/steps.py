@@ -34,6 +34,9 @@ __all__ = ["step01_ground_truth", "step02_test_pairs", "step03_train", "step04_t
            "step06_table6", "step07_table7", "step08_figures", "step09_compare", "step10_attacks",
            "is_done", "mark_done", "image_sets", "DATA_TABLE4"]
 
+# IV-D ground truth: PRNet renders the face only (no occluder geometry), in any pose of the
+# colour input; the generator's random pose and expression, without occluders.
+GT_OPTIONS = dict(occluder="none")
 DATA_TABLE4 = "synthetic (generator ground truth, degrade paper-default degradation)"
 
 
@@ -53,10 +56,27 @@ def is_done(step: str, args, outputs: list[Path]) -> bool:
         rec = json.loads(p.read_text())
     except ValueError:
         return False
-    return rec.get("preset") == args.preset and rec.get("seed") == args.seed and rec.get("data") == _data_key(args)
+    same = rec.get("preset") == args.preset and rec.get("seed") == args.seed and rec.get("data") == _data_key(args)
+    return same and (step in WEIGHTS_FREE or rec.get("weights") == _weights_signature(args.preset))
+
+
+# Steps whose outputs do not depend on the DL enhancers' weights.
+WEIGHTS_FREE = {"01", "02", "03"}
+
+
+def _weights_signature(preset: str) -> dict:
+    """Size and mtime of every DL enhancer's weights of ``preset``: results that used other (or no)
+    weights are recomputed after (re)training."""
+    from experiments.enhancers import DL_LABELS
+
+    from .run import _weights_stamp
+
+    return {label: _weights_stamp(label, preset) for label in DL_LABELS}
 
 
 def mark_done(step: str, args, outputs: list[Path], **extra) -> None:
+    if step not in WEIGHTS_FREE:
+        extra.setdefault("weights", _weights_signature(args.preset))
     rec = provenance(args.preset, args.seed, _data_key(args), step=step,
                      outputs=[str(Path(o).relative_to(out_dir().parent)) if _under(o) else str(o) for o in outputs],
                      **extra)
@@ -105,12 +125,12 @@ def step01_ground_truth(args) -> list[Path]:
     chunk = max(1, P.gt_chunk)
     for start in range(0, P.n_test_pairs, chunk):
         n = min(chunk, P.n_test_pairs - start)
-        for s in procedural.generate(n, seed + start):
+        for s in procedural.generate(n, seed, start=start, **GT_OPTIONS):
             depth.append(s["depth"])
             ident.append(int(s["identity"]))
             params.append(s["params"])
     depth = np.stack(depth)
-    save_arrays(_gt_path(), {"params": params, "seed": seed}, depth=depth, identity=np.array(ident))
+    save_arrays(_gt_path(), {"params": params, "seed": seed, "options": GT_OPTIONS}, depth=depth, identity=np.array(ident))
     face = depth != HOLE
     frame = pd.DataFrame([{"n": len(depth), "identities": len(set(ident)), "generator_seed": seed,
                            "face_pixels_mean": float(face.reshape(len(depth), -1).sum(1).mean()),
