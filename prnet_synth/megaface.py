@@ -76,7 +76,7 @@ def iter_mf2(root: str | os.PathLike) -> list[MF2Image]:
     """All images of an MF2 folder, sorted by relative path (deterministic).
 
     Images are the files with a jpg/jpeg/png extension (any case) in ``<root>/<identity>/``;
-    other files (JSON sidecars, ...) are ignored. Raises if ``root`` is not a folder.
+    other files (JSON sidecars, ...) are ignored. Raises if ``root`` is not a folder or holds no images.
     """
     root = Path(root)
     if not root.is_dir():
@@ -86,6 +86,9 @@ def iter_mf2(root: str | os.PathLike) -> list[MF2Image]:
         for f in sorted(ident.iterdir()):
             if f.is_file() and f.suffix.lower() in IMAGE_EXTS:
                 out.append(MF2Image(f"{ident.name}/{f.name}", f, ident.name))
+    if not out:
+        raise FileNotFoundError(f"{root}: no images found in <root>/<identity>/ folders; pass the folder "
+                                "that holds the identity folders of the unpacked MF2 archive")
     return out
 
 

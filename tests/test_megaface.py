@@ -84,6 +84,8 @@ def test_reader_layout_and_sidecar(mf2):
         mf.read_rgb(root / "id_005" / "broken.jpg")
     with pytest.raises(FileNotFoundError):
         mf.iter_mf2(root / "nope")
+    with pytest.raises(FileNotFoundError, match="identity"):
+        mf.iter_mf2(root / "id_001")  # one level too deep: no identity folders
 
 
 def test_sha3_512_known_value(tmp_path):
