@@ -37,14 +37,14 @@ def sample_identity(rng: np.random.Generator) -> dict:
         "forehead_z": g(84, 3),        # front depth of the forehead
         "forehead_slope": g(0.35, 0.1, 0.1, 0.6),
         "cheek_w": g(71, 3.5),         # half width at the cheekbones
-        "jaw_w": g(60, 4),             # half width at the jaw angle
+        "jaw_w": g(56, 4),             # half width at the jaw angle
         "chin_w": g(30, 4),            # half width 12 mm above the chin bottom
-        "chin_y": g(-120, 5),          # chin bottom (menton)
+        "chin_y": g(-112, 5),          # chin bottom (menton)
         "chin_z": g(2, 3),             # chin projection relative to the mouth plane
         "mouth_y": g(-71, 3.5),        # lip line
         "mouth_w": g(25, 2),           # half width of the mouth
         "lip_up": g(5.5, 1.2, 3, 8),   # upper lip height (vermilion)
-        "lip_lo": g(7.5, 1.5, 4, 11),  # lower lip height
+        "lip_lo": g(9.0, 1.5, 5.5, 12.5),  # lower lip height
         "lip_z": g(6, 1.3, 3, 9),      # lip protrusion
         "eye_x": g(32, 1.6),           # eye centre offset from the midline
         "eye_w": g(14.5, 1.0),         # half length of the eye fissure
@@ -64,6 +64,10 @@ def sample_identity(rng: np.random.Generator) -> dict:
         "iris_rgb": [float(v) for v in _iris(rng)],
         "lip_shift": float(rng.uniform(0.55, 0.8)),   # lip albedo = skin * (1, shift, shift)-ish
     }
+    # keep the vertical order nose base < upper lip < lip line < chin (philtrum >= 9 mm,
+    # lip line to chin >= 32 mm)
+    p["mouth_y"] = min(p["mouth_y"], -(p["nose_len"] + 14.5 + p["lip_up"]))
+    p["chin_y"] = min(p["chin_y"], p["mouth_y"] - 32.0)
     return p
 
 
@@ -86,12 +90,9 @@ def _iris(rng):
 def sample_expression(rng: np.random.Generator, name: str) -> dict:
     if name not in EXPRESSIONS:
         raise ValueError(f"expression must be one of {EXPRESSIONS}, got {name!r}")
-    e = {"expression": name, "smile": 0.0, "open": 0.0}
-    if name == "smile":
-        e["smile"] = float(rng.uniform(0.6, 1.0))
-    elif name == "open_mouth":
-        e["open"] = float(rng.uniform(9.0, 17.0))
-    return e
+    smile, opening = float(rng.uniform(0.6, 1.0)), float(rng.uniform(9.0, 17.0))
+    return {"expression": name, "smile": smile if name == "smile" else 0.0,
+            "open": opening if name == "open_mouth" else 0.0}
 
 
 # ----------------------------------------------------------------------------- surface
@@ -257,7 +258,7 @@ class Head:
         p, e = self.ident, self.expr
         L = np.zeros((68, 2))
         # jaw targets on the frontal outline (x = +-W(Y)), equal arc length from Y0 to the chin
-        y0 = -9.0
+        y0 = 2.0
         yy = np.linspace(y0, self.y_bot, 400)
         W = self.profiles(yy)[0]
         seg = np.hypot(np.diff(W), np.diff(yy))
@@ -271,14 +272,14 @@ class Head:
         L[8] = (0.0, self.y_bot)
         # brows: 17-21 (image left = subject's right), outer -> inner; upper edge of the brow
         by = p["brow_y"]
-        for i, (fx, fy) in enumerate([(1.68, -1.0), (1.36, 2.2), (1.02, 3.2), (0.70, 2.6), (0.42, 1.2)]):
+        for i, (fx, fy) in enumerate([(1.68, -3.5), (1.36, 1.4), (1.02, 2.4), (0.70, 0.8), (0.42, -2.6)]):
             L[17 + i] = (-fx * p["eye_x"], by + fy + p["brow_t"] * 0.5)
             L[26 - i] = (fx * p["eye_x"], by + fy + p["brow_t"] * 0.5)
         # nose bridge 27-30 and base 31-35
         yt = -p["nose_len"]
         for i, f in enumerate([0.0, 1 / 3, 2 / 3, 1.0]):
-            L[27 + i] = (0.0, 4.0 + (yt - 4.0) * f)
-        base = yt - 9.0
+            L[27 + i] = (0.0, -1.5 + (yt + 3.0 + 1.5) * f)
+        base = yt - 5.5
         for i, (fx, dy) in enumerate([(-1.0, 1.5), (-0.5, 0.2), (0.0, -0.6), (0.5, 0.2), (1.0, 1.5)]):
             L[31 + i] = (fx * (p["ala_x"] - 4.5), base + dy)
         # eyes: 36-41 right eye (image left): outer, up, up, inner, low, low; 42-47 left eye

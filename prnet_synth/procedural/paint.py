@@ -105,8 +105,7 @@ def paint_head_pixel(X, Y, front, p, brows, out):
     g *= 1.0 - 0.1 * red
     b *= 1.0 - 0.08 * red
     if p[P_BALD] < 0.5:
-        hm = _clip01((Y - hairline) / 2.0) + _clip01((Y - 10.0) / 2.0) * _clip01((0.25 - front) / 0.1)
-        hm = _clip01(hm)
+        hm = _clip01((Y - hairline) / 2.0)
         r = r * (1 - hm) + p[P_HAIR_R] * hm
         g = g * (1 - hm) + p[P_HAIR_G] * hm
         b = b * (1 - hm) + p[P_HAIR_B] * hm
@@ -118,8 +117,8 @@ def paint_head_pixel(X, Y, front, p, brows, out):
         cls = NOSE
     if Y < yt - 4.0 and Y > yt - 11.0:
         for s in (-1.0, 1.0):
-            d = ((X - s * (p[P_ALA_X] - 8.5)) / 3.4) ** 2 + ((Y - (yt - 7.8)) / 1.9) ** 2
-            k = 0.85 * _clip01((1.0 - d) / 0.35)
+            d = ((X - s * (p[P_ALA_X] - 8.5)) / 2.9) ** 2 + ((Y - (yt - 7.6)) / 1.6) ** 2
+            k = 0.7 * _clip01((1.0 - d) / 0.5)
             r *= 1 - k
             g *= 1 - k
             b *= 1 - k

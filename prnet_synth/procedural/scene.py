@@ -66,8 +66,12 @@ def sample_capture(seed: int, index: int, o: dict) -> dict:
     rng = _rng(seed, 0x5A, index)
     k = o["identities"]
     identity = int(index % int(k)) if k is not None else int(index)
-    expr_name = o["expression"] or str(rng.choice(EXPRESSIONS, p=[0.4, 0.3, 0.3]))
-    occ = o["occluder"] or str(rng.choice(OCCLUDERS, p=[0.55, 0.15, 0.15, 0.15]))
+    # every random number is drawn whatever the options, so that fixing one option leaves the
+    # rest of the capture unchanged
+    expr_name = str(rng.choice(EXPRESSIONS, p=[0.4, 0.3, 0.3]))
+    occ = str(rng.choice(OCCLUDERS, p=[0.55, 0.15, 0.15, 0.15]))
+    expr_name = o["expression"] or expr_name
+    occ = o["occluder"] or occ
     cap = {
         "identity": identity,
         "yaw": float(rng.uniform(-1, 1) * o["yaw_range"]),
@@ -260,12 +264,17 @@ def render(seed: int, index: int, options: dict) -> dict:
     T = np.concatenate(tris)
     OBJ = np.concatenate(obj)
 
-    # image placement: landmark box (brow top to chin) of the requested height, centred + offset
-    s = cap["face_size_px"] / max(float(lm[:, 1].max() - lm[:, 1].min()), 1e-6)
-    cx = 0.5 * (lm[:, 0].max() + lm[:, 0].min())
-    cy = 0.5 * (lm[:, 1].max() + lm[:, 1].min())
+    # image placement from identity-only reference points (independent of expression and
+    # occluder): the rest height from the brow tops to the chin spans face_size_px pixels and a
+    # mid-face point goes to the image centre (+ offset)
+    rest = head.rest_landmarks()
+    top = float(rest[17:27, 1].max())
+    ymid = 0.5 * (top + head.y_bot)
+    s = cap["face_size_px"] / (top - head.y_bot)
+    c3 = (np.array([0.0, ymid, 0.85 * float(head.profiles(ymid)[1])]) - pivot) @ R.T + pivot
+    cx, cy = float(c3[0]), float(c3[1])
     ox = (SIZE - 1) / 2.0 + cap["offset_px"][0]
-    oy = (SIZE - 1) / 2.0 + cap["offset_px"][1] + 0.06 * cap["face_size_px"]
+    oy = (SIZE - 1) / 2.0 + cap["offset_px"][1]
 
     def to_img(P):
         return np.stack([ox + s * (P[:, 0] - cx), oy - s * (P[:, 1] - cy), P[:, 2]], -1)
@@ -295,7 +304,6 @@ def render(seed: int, index: int, options: dict) -> dict:
     az, el = math.radians(L["azimuth"]), math.radians(L["elevation"])
     light = np.array([math.sin(az) * math.cos(el), -math.sin(el), math.cos(az) * math.cos(el),
                       L["ambient"], L["intensity"], *L["tint"], L["specular"]])
-    rest = head.rest_landmarks()
     brows = np.concatenate([rest[17:22][np.argsort(rest[17:22, 0])], rest[22:27][np.argsort(rest[22:27, 0])]])
     img = np.empty((SIZE, SIZE, 3), np.float32)
     mask = np.empty((SIZE, SIZE), np.uint8)
