@@ -114,20 +114,23 @@ def make_attacks(seed: int, repeats: int = 1) -> list[dict]:
 
     cfg = degrade.get_config("d435")
     rng = np.random.default_rng(seed)
-    out = []
+    out, to_degrade = [], []
     for rep in range(repeats):
-        for k, kind in enumerate(PLANE_KINDS):
+        for kind in PLANE_KINDS:
             clean = plane_depth(kind)
-            inp = np.asarray(degrade.degrade_batch(clean[None], seed=seed + 1000 * rep + k, variant="plain",
-                                                   config=cfg)[0], np.uint16)
-            out.append({"kind": kind, "repeat": rep, "clean": clean, "input": inp, "area": sheet_mask(margin=MARGIN)})
+            out.append({"kind": kind, "repeat": rep, "clean": clean, "area": sheet_mask(margin=MARGIN)})
+            to_degrade.append(len(out) - 1)
         for k, kind in enumerate(FACE_KINDS):
             face = _face(seed + 1000 * rep + 10 + k, "hand" if kind.endswith("hand") else "paper")
-            inp = np.asarray(degrade.degrade_batch(face["depth"][None], seed=seed + 1000 * rep + 20 + k,
-                                                   variant="plain", config=cfg)[0], np.uint16)
-            out.append({"kind": kind, "repeat": rep, "clean": face["depth"], "input": inp, "area": face["depth"] != HOLE})
+            out.append({"kind": kind, "repeat": rep, "clean": face["depth"], "area": face["depth"] != HOLE})
+            to_degrade.append(len(out) - 1)
         noise = noise_depth(rng)
         out.append({"kind": "noise", "repeat": rep, "clean": noise, "input": noise, "area": sheet_mask(margin=MARGIN)})
+    # one call: the degradation renderer is traced once
+    degraded = np.asarray(degrade.degrade_batch(np.stack([out[i]["clean"] for i in to_degrade]), seed=seed,
+                                                variant="plain", config=cfg), np.uint16)
+    for i, d in zip(to_degrade, degraded):
+        out[i]["input"] = d
     return out
 
 

@@ -243,7 +243,7 @@ def _synthetic_items(camera: str, variants, subjects: int, sessions: int, seed: 
     from prnet_synth import procedural
 
     cfg = degrade.get_config(config_name)
-    items = []
+    items, gts = [], []
     for subj in range(1, subjects + 1):
         base = seed + 7919 * subj + (0 if camera == "kinect" else 15485863)
         for sess in range(1, sessions + 1):
@@ -257,18 +257,23 @@ def _synthetic_items(camera: str, variants, subjects: int, sessions: int, seed: 
             if lm_n is None:
                 lm_n, src = neutral["landmarks"][:, :2], "generator"
             mask = face_mask_from_landmarks(lm_n, neutral["depth"].shape)
-            gts = np.stack([samples[v]["depth"] for v in variants])
-            degs = np.asarray(degrade.degrade_batch(gts, seed=base + 31 * sess, variant="plain", config=cfg), np.uint16)
-            for k, var in enumerate(variants):
+            for var in variants:
                 smp = samples[var]
                 lm68 = None
                 if var not in OCCLUSION:
                     lm68 = dlib_landmarks68(smp["rgb"])
                     if lm68 is None:
                         lm68 = smp["landmarks"][:, :2]
+                gts.append(smp["depth"])
                 items.append({"name": f"{subj:04d}_s{sess}_{var}", "subject": subj, "session": sess,
-                              "variant": var, "depth": degs[k], "gt": gts[k], "rgb": smp["rgb"], "mask": mask,
+                              "variant": var, "gt": smp["depth"], "rgb": smp["rgb"], "mask": mask,
                               "lm68": lm68, "manual6": manual6_from_68(smp["landmarks"]), "landmark_source": src})
+    if items:
+        # one call for the whole set: the degradation renderer is traced once per configuration
+        degs = np.asarray(degrade.degrade_batch(np.stack(gts), seed=seed + (0 if camera == "kinect" else 1),
+                                                variant="plain", config=cfg), np.uint16)
+        for it, d in zip(items, degs):
+            it["depth"] = d
     return items
 
 

@@ -29,6 +29,11 @@ def sort_by_mean(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("mean", kind="stable", na_position="last").reset_index(drop=True)
 
 
+def _int_n(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["n"] = frame["n"].astype("Int64")
+    return frame
+
+
 def _missing_row(label: str, run: EnhancerRun | None) -> dict:
     return {"enhancer": label, "status": run.status if run is not None else "not run"}
 
@@ -51,6 +56,7 @@ def table4(gt: np.ndarray, runs: Mapping[str, EnhancerRun]) -> tuple[pd.DataFram
                      "excess_kurtosis": s["kurtosis"], "n": s["n"], "status": OK})
         per += [{"enhancer": label, "image": i, "rmse": float(v)} for i, v in enumerate(vals)]
     table = sort_by_mean(pd.DataFrame(rows, columns=TABLE4_COLUMNS))
+    table["n"] = table["n"].astype("Int64")
     return table, pd.DataFrame(per, columns=["enhancer", "image", "rmse"])
 
 
@@ -83,7 +89,7 @@ def table5(sets: Sequence, runs_per_set: Sequence[Mapping[str, EnhancerRun]]) ->
             per += [{"enhancer": label, "camera": iset.camera, "name": iset.names[i], "variant": iset.variant[i],
                      "roughness": float(a), "holes": float(b)} for i, a, b in zip(sel, r, h)]
     cols = ["enhancer", "camera", "data", "roughness_mean", "roughness_std", "holes_mean", "holes_std", "n", "status"]
-    return pd.DataFrame(rows, columns=cols), pd.DataFrame(per)
+    return _int_n(pd.DataFrame(rows, columns=cols)), pd.DataFrame(per)
 
 
 # ----------------------------------------------------------------------------- Table VI
@@ -109,7 +115,7 @@ def table6(iset, runs: Mapping[str, EnhancerRun], labels: Iterable[str]) -> tupl
             per += [{"enhancer": label, "variant": var, "name": iset.names[i], "rmse_percent": float(x)}
                     for i, x in zip(sel, v)]
     cols = ["enhancer", "variant", "data", "mean", "std", "n", "status"]
-    return pd.DataFrame(rows, columns=cols), pd.DataFrame(per)
+    return _int_n(pd.DataFrame(rows, columns=cols)), pd.DataFrame(per)
 
 
 # ----------------------------------------------------------------------------- Table VII
@@ -163,4 +169,4 @@ def table7(iset, runs: Mapping[str, EnhancerRun], labels: Iterable[str]) -> tupl
                          "min": float(v.min()), "max": float(v.max()), "n": s["n"], "status": OK})
             per += [{"test": test, "enhancer": label, "name": iset.names[i], "value": float(x)} for i, x in zip(idx, v)]
     cols = ["test", "enhancer", "data", "mean", "std", "min", "max", "n", "status"]
-    return pd.DataFrame(rows, columns=cols), pd.DataFrame(per)
+    return _int_n(pd.DataFrame(rows, columns=cols)), pd.DataFrame(per)
