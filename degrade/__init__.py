@@ -1,1 +1,17 @@
-"""degrade."""
+"""Degradation synthesis (Schlett et al. III-B): ground-truth face depth -> degraded depth.
+
+Public API:
+
+* ``DegradationConfig``, ``CONFIGS`` (``"paper"``, ``"kinect_v1"``, ``"d435"``), ``get_config``,
+  ``VARIANTS``, ``PRESETS`` (evaluation-set sizes ``"paper"``/``"quick"``);
+* ``degrade_batch(gt, seed, variant="plain", config=None)``: uint16 NxHxW in and out;
+* ``pairs_dataset(source, seed, batch_size, ...)``: tf.data pipeline of (degraded, ground truth);
+* ``write_eval_set(out_dir, gt_source, n, seed, ...)`` / ``read_eval_set(dir)``: fixed test sets.
+"""
+from .config import CONFIGS, PRESETS, VARIANTS, DegradationConfig, EvalSetPreset, get_config
+from .render import degrade_batch, renderer, seed_tensor
+
+__all__ = [
+    "CONFIGS", "PRESETS", "VARIANTS", "DegradationConfig", "EvalSetPreset", "get_config",
+    "degrade_batch", "renderer", "seed_tensor",
+]

@@ -1,0 +1,142 @@
+"""Benchmark: the batched TF degradation renderer vs a per-image OpenCV implementation.
+
+The reference below is what a user would write instead (cv2.erode for the outline, cv2.ellipse
+for the holes, numpy's Generator for the noise, cv2.blur twice for the normalised convolution),
+implementing the same degradations with the same ``DegradationConfig`` ranges. Both run in one
+process on the same ground truth; the script prints pairs/s for both and their ratio, and the
+ratio to the U-Net training rate the renderer has to outpace.
+
+    python benchmarks/bench_degrade.py [--batch 64] [--repeats 5] [--variant plain] [--size 256]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from prnet_synth.conventions import MAX_VALID, UNITS_PER_MM  # noqa: E402
+
+# the training rate of a 4.2 M-parameter U-Net on this CPU (shared/docs/environment.md: model.fit
+# on tf.data, batch 16: 2.3 img/s); the renderer should be at least 20x faster
+UNET_TRAIN_IMG_PER_S = 2.3
+_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+
+
+def _pick(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    return points[rng.integers(0, points.size, k)] if points.size and k else np.zeros(0, np.int64)
+
+
+def degrade_one_cv2(gt: np.ndarray, rng: np.random.Generator, cfg, variant: str = "plain") -> np.ndarray:
+    """The same degradations as degrade.degrade_batch, per image with OpenCV and numpy."""
+    h, w = gt.shape
+    valid = gt != 65535
+    v8 = valid.view(np.uint8)
+    inner = cv2.erode(v8, _CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=1)
+    holes = np.zeros((h, w), np.uint8)
+    for src, counts, radius, aspect in (
+        (v8 & (inner ^ 1), cfg.outline_holes, cfg.outline_hole_radius, cfg.outline_hole_aspect),
+        (v8, cfg.random_holes, cfg.random_hole_radius, cfg.random_hole_aspect),
+    ):
+        k = int(rng.integers(counts[0], counts[1] + 1))
+        idx = _pick(np.flatnonzero(src), k, rng)
+        for i in idx:
+            a = rng.uniform(*radius)
+            b = a * rng.uniform(*aspect)
+            ang = rng.uniform(0.0, 180.0)
+            cx, cy = i % w + rng.uniform(-0.5, 0.5), i // w + rng.uniform(-0.5, 0.5)
+            # shift=4: sub-pixel centre and axes (1/16 px)
+            cv2.ellipse(holes, (int(cx * 16), int(cy * 16)), (int(a * 16), int(b * 16)), ang, 0, 360, 1, -1,
+                        cv2.LINE_8, 4)
+    valid = valid & (holes == 0)
+    m = valid.astype(np.float32)
+    depth = gt.astype(np.float32)
+    if cfg.noise_mm > 0:
+        sigma = np.float32(cfg.noise_mm * UNITS_PER_MM)
+        if cfg.noise_distribution == "gaussian":
+            depth += sigma * rng.standard_normal((h, w), dtype=np.float32)
+        else:
+            depth += sigma * np.float32(math.sqrt(3.0)) * rng.uniform(-1.0, 1.0, (h, w)).astype(np.float32)
+        np.clip(depth, 0.0, MAX_VALID, out=depth)
+    k = 2 * int(rng.integers((cfg.blur_size[0] - 1) // 2, (cfg.blur_size[1] - 1) // 2 + 1)) + 1
+    if k > 1:
+        num = cv2.blur(depth * m, (k, k), borderType=cv2.BORDER_CONSTANT)
+        den = cv2.blur(m, (k, k), borderType=cv2.BORDER_CONSTANT)
+        depth = num / np.maximum(den, 1e-6)
+    if cfg.quantize_mm > 0:
+        q = cfg.quantize_mm * UNITS_PER_MM
+        depth = np.round(depth / q) * q
+    out = np.clip(np.rint(depth), 0, MAX_VALID).astype(np.uint16)
+    if variant == "plain":
+        out[~valid] = 65535
+    elif variant == "random_background":
+        bg = rng.integers(0, 65536, (h, w), dtype=np.uint16)
+        out[~valid] = bg[~valid]
+    else:
+        width = rng.uniform(*cfg.background_range) * MAX_VALID
+        lo = rng.uniform(0.0, MAX_VALID - width)
+        kb = 2 * int(rng.integers((cfg.background_blur_size[0] - 1) // 2,
+                                  (cfg.background_blur_size[1] - 1) // 2 + 1)) + 1
+        bg = cv2.blur(rng.random((h, w), dtype=np.float32), (kb, kb), borderType=cv2.BORDER_REFLECT)
+        bg = np.clip(np.rint(lo + width * bg), 0, MAX_VALID).astype(np.uint16)
+        out[~valid] = bg[~valid]
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=5, help="timed batches per implementation (interleaved)")
+    ap.add_argument("--variant", default="plain")
+    ap.add_argument("--config", default="paper")
+    ap.add_argument("--size", type=int, default=256)
+    args = ap.parse_args(argv)
+
+    import tensorflow as tf
+
+    import degrade
+    from degrade.toyfaces import toy_faces
+
+    cfg = degrade.get_config(args.config)
+    gt = toy_faces(args.batch, args.size, seed=0)
+    gt_tf = tf.constant(gt)
+    rng = np.random.default_rng(0)
+
+    t0 = time.perf_counter()
+    degrade.degrade_batch(gt_tf, 0, args.variant, cfg).numpy()
+    compile_s = time.perf_counter() - t0
+    for i in range(2):  # warm-up of both
+        degrade.degrade_batch(gt_tf, i + 1, args.variant, cfg).numpy()
+        degrade_one_cv2(gt[0], rng, cfg, args.variant)
+
+    t_tf, t_cv = [], []
+    for r in range(args.repeats):  # interleaved, so load changes hit both alike
+        t0 = time.perf_counter()
+        degrade.degrade_batch(gt_tf, 100 + r, args.variant, cfg).numpy()
+        t_tf.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for i in range(args.batch):
+            degrade_one_cv2(gt[i], rng, cfg, args.variant)
+        t_cv.append(time.perf_counter() - t0)
+    tf_rate = args.batch / float(np.median(t_tf))
+    cv_rate = args.batch / float(np.median(t_cv))
+    dev = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+    print(f"device: {dev}; batch {args.batch} of {args.size}x{args.size}; variant {args.variant}; "
+          f"config {args.config}; first call (trace + XLA compile) {compile_s:.1f} s")
+    print(f"TF renderer (batched):   {tf_rate:8.1f} pairs/s")
+    print(f"OpenCV per image (ref.): {cv_rate:8.1f} pairs/s")
+    print(f"ratio TF / OpenCV:       {tf_rate / cv_rate:8.2f}  (goal >= 0.5)")
+    print(f"ratio TF / U-Net training ({UNET_TRAIN_IMG_PER_S} img/s): {tf_rate / UNET_TRAIN_IMG_PER_S:8.1f}  (goal >= 20)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

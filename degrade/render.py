@@ -1,0 +1,346 @@
+"""Batched degradation renderer in TensorFlow ops (Schlett et al. III-B).
+
+``degrade_batch(gt, seed, variant)`` turns a batch of ground-truth depth images (uint16 NxHxW,
+65535 = hole) into degraded ones, in the order of the paper:
+
+1. holes: ellipses centred on the face outline (non-hole ground-truth pixels with a hole among
+   their 4 neighbours; they erode the outline) and ellipses centred on random face pixels, each
+   with its own size, aspect ratio and orientation; both kinds are rasterised together in one
+   step for the whole batch;
+2. noise added to every remaining non-hole pixel (zero mean, standard deviation
+   ``noise_mm`` converted to depth units);
+3. blur of the non-hole pixels by normalised convolution (box window): a pixel becomes the mean
+   of the non-hole pixels in its window, so hole values never leak into the face;
+4. hole values: 65535 ("plain"), fully random ("random_background") or random within a depth
+   range and blurred ("blurred_background"); the last two are training-only.
+
+Speed: all random numbers come from stateless Philox ops (outside XLA, where they are fast);
+everything else is one XLA-compiled function (elementwise ellipse maths and shift-and-add box
+blurs fuse into a few loops there). Ellipses are rasterised per image row: each ellipse gives
+one x-interval per row, so a pixel costs two comparisons per ellipse.
+
+Determinism: the output is a function of (ground truth, seed, variant, config) only; the
+random streams are Philox with fixed derivation, identical on CPU and GPU.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence, Union
+
+import numpy as np
+import tensorflow as tf
+
+from prnet_synth.conventions import MAX_VALID, UNITS_PER_MM
+
+from .config import VARIANTS, DegradationConfig, get_config
+
+__all__ = ["degrade_batch", "seed_tensor", "renderer"]
+
+_ALG = "philox"
+# fold-in tags of the independent random streams
+_TAG_HOLES, _TAG_IMAGE, _TAG_NOISE, _TAG_BACKGROUND = 101, 102, 103, 104
+# per-image uniforms: outline count, random count, blur size, bg width, bg position, bg blur size
+_N_IMAGE_U = 6
+# per-hole uniforms: centre pick, radius, aspect, angle, jitter x, jitter y
+_N_HOLE_U = 6
+_HALF_ULP = 2.0 ** -24  # centres Philox's k/2^23 uniforms on (0, 1)
+
+
+def seed_tensor(seed) -> tf.Tensor:
+    """A stateless-op seed (int64 [2]) from a non-negative Python int, a pair, or a tensor."""
+    if isinstance(seed, (tf.Tensor, tf.Variable)):
+        seed = tf.cast(seed, tf.int64)
+        if seed.shape.rank == 0:
+            return tf.stack([seed, tf.constant(0, tf.int64)])
+        return tf.reshape(seed, [2])
+    if isinstance(seed, (tuple, list, np.ndarray)) and np.size(seed) == 2:
+        vals = [int(v) for v in np.asarray(seed).ravel()]
+        if any(v < 0 or v >= 2 ** 63 for v in vals):
+            raise ValueError(f"seed: expected non-negative 64-bit integers, got {seed!r}")
+        return tf.constant(vals, tf.int64)
+    try:
+        s = int(seed)
+    except (TypeError, ValueError):
+        raise TypeError(f"seed: expected a non-negative int, got {seed!r}") from None
+    if s != seed or s < 0 or s >= 2 ** 64:
+        raise ValueError(f"seed: expected a non-negative integer below 2**64, got {seed!r}")
+    return tf.constant([s & 0x7FFFFFFFFFFFFFFF, s >> 63], tf.int64)
+
+
+def _lerp(lo_hi, u):
+    lo, hi = float(lo_hi[0]), float(lo_hi[1])
+    return lo + (hi - lo) * u
+
+
+def _pick_int(lo_hi, u):
+    """Uniform integer in [lo, hi] (inclusive) from u in (0, 1)."""
+    lo, hi = int(lo_hi[0]), int(lo_hi[1])
+    return tf.minimum(lo + tf.floor(u * (hi - lo + 1)), float(hi))
+
+
+def _sample_pixels(mask, u):
+    """Pick pixels uniformly among mask's ones: mask [N,H,W] float 0/1, u [N,K] -> rows, cols [N,K], ok [N].
+
+    Two levels (row by row counts, then column within the row), so it costs O(N*K*(H+W)) besides
+    the row sums, and needs neither searchsorted nor a scatter (XLA-friendly).
+    """
+    h = tf.shape(mask)[1]
+    w = tf.shape(mask)[2]
+    rows = tf.reduce_sum(mask, axis=2)                       # N,H
+    cum = tf.cumsum(rows, axis=1)                            # N,H
+    total = cum[:, -1]                                       # N
+    t = tf.minimum(tf.floor(u * total[:, None]), tf.maximum(total[:, None] - 1.0, 0.0))  # N,K
+    row = tf.reduce_sum(tf.cast(cum[:, None, :] <= t[:, :, None], tf.int32), axis=2)
+    row = tf.minimum(row, h - 1)
+    before = tf.gather(cum, row, batch_dims=1) - tf.gather(rows, row, batch_dims=1)
+    offset = t - before
+    row_mask = tf.gather(mask, row, batch_dims=1)            # N,K,W
+    col = tf.reduce_sum(tf.cast(tf.cumsum(row_mask, axis=2) <= offset[:, :, None], tf.int32), axis=2)
+    col = tf.minimum(col, w - 1)
+    return tf.cast(row, tf.float32), tf.cast(col, tf.float32), total > 0
+
+
+def _ellipse_mask(cx, cy, a, b, theta, active, height, width):
+    """Union of filled ellipses per image: centres/axes/angles [N,E], active [N,E] bool -> [N,H,W] bool.
+
+    Pixel (x, y) (centre at integer coordinates) is inside when q(x-cx, y-cy) <= 1 with
+    q = A dx^2 + 2B dx dy + C dy^2 the rotated ellipse's quadratic form. Per row y this is the
+    interval x0 <= x <= x1 from the quadratic's roots.
+    """
+    c, s = tf.cos(theta), tf.sin(theta)
+    ia2 = 1.0 / tf.square(tf.maximum(a, 1e-3))
+    ib2 = 1.0 / tf.square(tf.maximum(b, 1e-3))
+    qa = c * c * ia2 + s * s * ib2
+    qb = c * s * (ia2 - ib2)
+    qc = s * s * ia2 + c * c * ib2
+    ys = tf.range(height, dtype=tf.float32)
+    dy = ys[None, None, :] - cy[:, :, None]                  # N,E,H
+    qa_, qb_, qc_ = qa[:, :, None], qb[:, :, None], qc[:, :, None]
+    disc = qb_ * qb_ * dy * dy - qa_ * (qc_ * dy * dy - 1.0)
+    root = tf.sqrt(tf.maximum(disc, 0.0))
+    x0 = cx[:, :, None] + (-qb_ * dy - root) / qa_
+    x1 = cx[:, :, None] + (-qb_ * dy + root) / qa_
+    x0 = tf.where((disc >= 0.0) & active[:, :, None], x0, 3e9)
+    xs = tf.range(width, dtype=tf.float32)
+    inside = (xs >= x0[..., None]) & (xs <= x1[..., None])  # N,E,H,W (fused by XLA)
+    return tf.reduce_any(inside, axis=1)
+
+
+def _box_taps(radius, max_radius):
+    """0/1 tap weights [N, 2*max_radius+1] of per-image box windows of the given radii [N]."""
+    offs = tf.abs(tf.range(-max_radius, max_radius + 1, dtype=tf.float32))
+    return tf.cast(offs[None, :] <= radius[:, None], tf.float32)
+
+
+def _box_sum(x, taps, max_radius):
+    """Separable per-image box sums with zero padding; x [N,C,H,W], taps [N,T]: shift-and-add."""
+    if max_radius == 0:
+        return x
+    w = tf.shape(x)[3]
+    h = tf.shape(x)[2]
+    t = taps[:, None, None, None, :]
+    xp = tf.pad(x, [[0, 0], [0, 0], [0, 0], [max_radius, max_radius]])
+    acc = None
+    for i in range(2 * max_radius + 1):
+        term = t[..., i] * xp[:, :, :, i:i + w]
+        acc = term if acc is None else acc + term
+    xp = tf.pad(acc, [[0, 0], [0, 0], [max_radius, max_radius], [0, 0]])
+    acc = None
+    for i in range(2 * max_radius + 1):
+        term = t[..., i] * xp[:, :, i:i + h, :]
+        acc = term if acc is None else acc + term
+    return acc
+
+
+def _outline(valid_f):
+    """Non-hole pixels with a hole among their 4 neighbours (outside the image counts as non-hole)."""
+    hole = 1.0 - valid_f
+    p = tf.pad(hole, [[0, 0], [1, 1], [1, 1]])
+    nb = tf.maximum(tf.maximum(p[:, :-2, 1:-1], p[:, 2:, 1:-1]), tf.maximum(p[:, 1:-1, :-2], p[:, 1:-1, 2:]))
+    return valid_f * nb
+
+
+def _stage_fns(cfg: DegradationConfig, need_random: bool, need_blurred: bool):
+    """The three XLA stages. They are compiled separately on purpose: fused into one cluster,
+    XLA re-computes the hole sampling and the noise inside the per-pixel loops that consume
+    them (about 20x slower on CPU)."""
+    eo, er = cfg.outline_holes[1], cfg.random_holes[1]
+    blur_r = ((cfg.blur_size[0] - 1) // 2, (cfg.blur_size[1] - 1) // 2)
+    bg_r = ((cfg.background_blur_size[0] - 1) // 2, (cfg.background_blur_size[1] - 1) // 2)
+    sigma = cfg.noise_mm * UNITS_PER_MM
+    q_step = cfg.quantize_mm * UNITS_PER_MM
+
+    def geometry(gt, u_holes, u_img):
+        """Hole parameters [N,E]: centres (outline / random face pixels), axes, angles, active."""
+        valid_f = tf.cast(gt != tf.constant(65535, gt.dtype), tf.float32)
+        parts = []
+        for kind, k0, k1 in (("outline", 0, eo), ("random", eo, eo + er)):
+            if k1 == k0:
+                continue
+            uh = u_holes[:, k0:k1, :]
+            src = _outline(valid_f) if kind == "outline" else valid_f
+            row, col, ok = _sample_pixels(src, uh[..., 0])
+            counts = cfg.outline_holes if kind == "outline" else cfg.random_holes
+            radius = cfg.outline_hole_radius if kind == "outline" else cfg.random_hole_radius
+            aspect = cfg.outline_hole_aspect if kind == "outline" else cfg.random_hole_aspect
+            count = _pick_int(counts, u_img[:, 0] if kind == "outline" else u_img[:, 1])
+            active = (tf.range(k1 - k0, dtype=tf.float32)[None, :] < count[:, None]) & ok[:, None]
+            a = _lerp(radius, uh[..., 1])
+            b = a * _lerp(aspect, uh[..., 2])
+            theta = math.pi * uh[..., 3]
+            cx = col + uh[..., 4] - 0.5
+            cy = row + uh[..., 5] - 0.5
+            parts.append((cx, cy, a, b, theta, active))
+        return tuple(tf.concat(p, axis=1) for p in zip(*parts))
+
+    def raster(gt, cx, cy, a, b, theta, active):
+        """Non-hole mask after the new holes (bool [N,H,W])."""
+        valid = gt != tf.constant(65535, gt.dtype)
+        holes = _ellipse_mask(cx, cy, a, b, theta, active, tf.shape(gt)[1], tf.shape(gt)[2])
+        return valid & ~holes
+
+    def finish(gt, valid, u_img, u_noise, u_bg, variant_ids):
+        """Noise and normalised blur of the non-hole pixels, then the hole values."""
+        depth = tf.cast(gt, tf.float32)
+        m = tf.cast(valid, tf.float32)
+        if u_noise is not None:
+            if cfg.noise_distribution == "gaussian":
+                z = math.sqrt(2.0) * tf.math.erfinv(2.0 * u_noise - 1.0)
+            else:
+                z = math.sqrt(3.0) * (2.0 * u_noise - 1.0)
+            depth = tf.clip_by_value(depth + sigma * z, 0.0, float(MAX_VALID))
+        if blur_r[1] > 0:
+            r = _pick_int(blur_r, u_img[:, 2])
+            taps = _box_taps(r, blur_r[1])
+            sums = _box_sum(tf.stack([depth * m, m], axis=1), taps, blur_r[1])
+            depth = sums[:, 0] / tf.maximum(sums[:, 1], 1e-6)
+        if q_step > 0:
+            depth = tf.round(depth / q_step) * q_step
+        depth = tf.clip_by_value(tf.round(depth), 0.0, float(MAX_VALID))
+
+        hole_val = tf.fill(tf.shape(depth), 65535.0)
+        vid = variant_ids[:, None, None]
+        if need_random:
+            rnd = tf.minimum(tf.floor(u_bg * 65536.0), 65535.0)
+            hole_val = tf.where(vid == 1, rnd, hole_val)
+        if need_blurred:
+            width = _lerp(cfg.background_range, u_img[:, 3]) * float(MAX_VALID)
+            lo = u_img[:, 4] * (float(MAX_VALID) - width)
+            rb = _pick_int(bg_r, u_img[:, 5])
+            taps = _box_taps(rb, bg_r[1])
+            sums = _box_sum(tf.stack([u_bg, tf.ones_like(u_bg)], axis=1), taps, bg_r[1])
+            smooth = sums[:, 0] / tf.maximum(sums[:, 1], 1e-6)
+            blurred = tf.round(lo[:, None, None] + width[:, None, None] * smooth)
+            hole_val = tf.where(vid == 2, tf.clip_by_value(blurred, 0.0, float(MAX_VALID)), hole_val)
+        return tf.cast(tf.where(valid, depth, hole_val), tf.uint16)
+
+    return geometry, raster, finish
+
+
+_RENDERERS: dict = {}
+
+
+def renderer(config: DegradationConfig | str | None = None, variants: Sequence[str] = ("plain",),
+             jit_compile: bool | None = True):
+    """The compiled renderer ``f(gt uint16 [N,H,W], seed int64 [2], variant_ids int32 [N]) -> uint16``.
+
+    ``variants`` lists the variants that may occur (so only their random fields are drawn);
+    ``variant_ids`` index ``VARIANTS``. Cached per (config, variants, jit_compile).
+    """
+    cfg = get_config(config)
+    bad = [v for v in variants if v not in VARIANTS]
+    if bad:
+        raise ValueError(f"unknown degradation variant(s) {bad}; expected one of {VARIANTS}")
+    need_random = "random_background" in variants
+    need_blurred = "blurred_background" in variants
+    key = (cfg, need_random, need_blurred, jit_compile)
+    fn = _RENDERERS.get(key)
+    if fn is not None:
+        return fn
+    geometry, raster, finish = _stage_fns(cfg, need_random, need_blurred)
+    # the geometry stage works on small tensors: plain TF ops are fast there and XLA would only
+    # add seconds of compilation; rasterising and blurring are elementwise work XLA fuses well
+    raster = tf.function(raster, jit_compile=jit_compile, reduce_retracing=True)
+    finish = tf.function(finish, jit_compile=jit_compile, reduce_retracing=True)
+    n_holes = cfg.max_holes
+    with_noise = cfg.noise_mm > 0
+    with_bg = need_random or need_blurred
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None], tf.uint16),
+                                  tf.TensorSpec([2], tf.int64),
+                                  tf.TensorSpec([None], tf.int32)])
+    def render(gt, seed, variant_ids):
+        n, h, w = tf.shape(gt)[0], tf.shape(gt)[1], tf.shape(gt)[2]
+
+        def uniform(tag, shape):
+            s = tf.random.experimental.stateless_fold_in(seed, tag, alg=_ALG)
+            return tf.random.stateless_uniform(shape, s, alg=_ALG) + _HALF_ULP
+
+        u_holes = uniform(_TAG_HOLES, [n, max(n_holes, 1), _N_HOLE_U])
+        u_img = uniform(_TAG_IMAGE, [n, _N_IMAGE_U])
+        u_noise = uniform(_TAG_NOISE, [n, h, w]) if with_noise else None
+        u_bg = uniform(_TAG_BACKGROUND, [n, h, w]) if with_bg else None
+        if n_holes > 0:
+            valid = raster(gt, *geometry(gt, u_holes, u_img))
+        else:
+            valid = gt != tf.constant(65535, tf.uint16)
+        return finish(gt, valid, u_img, u_noise, u_bg, variant_ids)
+
+    _RENDERERS[key] = render
+    return render
+
+
+def _variant_ids(variant, n: int | tf.Tensor):
+    if isinstance(variant, str):
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown degradation variant {variant!r}; expected one of {VARIANTS}")
+        return (variant,), tf.fill([n], VARIANTS.index(variant))
+    if isinstance(variant, (tf.Tensor, np.ndarray)) and np.issubdtype(np.dtype(variant.dtype.name if isinstance(variant, tf.Tensor) else variant.dtype), np.integer):
+        return VARIANTS, tf.cast(tf.reshape(variant, [-1]), tf.int32)
+    names = list(variant)
+    bad = [v for v in names if v not in VARIANTS]
+    if bad:
+        raise ValueError(f"unknown degradation variant(s) {bad}; expected one of {VARIANTS}")
+    return tuple(sorted(set(names), key=VARIANTS.index)), tf.constant([VARIANTS.index(v) for v in names], tf.int32)
+
+
+def degrade_batch(gt, seed, variant: Union[str, Sequence[str]] = "plain",
+                  config: DegradationConfig | str | None = None):
+    """Degrade a batch of ground-truth depth images (paper convention: uint16, 65535 = hole).
+
+    gt: uint16 NxHxW (or HxW, treated as a batch of one), numpy array or tf.Tensor.
+    seed: non-negative int (or an int64 [2] tensor): same seed, same output; different seed,
+        different output.
+    variant: "plain", "random_background", "blurred_background", or a per-image sequence of
+        those names (or of their indices into ``VARIANTS``).
+    config: a ``DegradationConfig``, a name in ``CONFIGS`` or None (the paper's defaults).
+
+    Returns the degraded batch, uint16, same shape, as a numpy array for numpy input and a
+    tf.Tensor for tensor input.
+    """
+    is_tensor = isinstance(gt, tf.Tensor)
+    if is_tensor:
+        if gt.dtype != tf.uint16:
+            raise ValueError(f"degrade_batch: expected uint16 depth (65535 = hole), got {gt.dtype.name}")
+        x = gt
+    else:
+        arr = np.asarray(gt)
+        if arr.dtype != np.uint16:
+            raise ValueError(f"degrade_batch: expected uint16 depth (65535 = hole), got dtype {arr.dtype} "
+                             f"with shape {arr.shape}")
+        x = tf.convert_to_tensor(arr)
+    rank = x.shape.rank
+    if rank not in (2, 3):
+        raise ValueError(f"degrade_batch: expected an HxW or NxHxW batch, got shape {tuple(x.shape)}")
+    if rank == 2:
+        x = x[None]
+    n = tf.shape(x)[0]
+    variants, ids = _variant_ids(variant, n)
+    if not isinstance(variant, str) and not is_tensor:
+        if int(ids.shape[0]) != int(x.shape[0]):
+            raise ValueError(f"degrade_batch: {int(ids.shape[0])} variants given for a batch of {int(x.shape[0])}")
+    fn = renderer(config, variants)
+    out = fn(x, seed_tensor(seed), ids)
+    if rank == 2:
+        out = out[0]
+    return out if is_tensor else out.numpy()
