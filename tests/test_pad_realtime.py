@@ -101,3 +101,29 @@ def test_cli_reports_bad_sources(tmp_path, capsys):
     assert rt.main(["--source", str(tmp_path / "nope.db3"), "--enhancer", "None", "--display", "off",
                     "--out", str(tmp_path / "o")]) == 2
     assert "nope.db3" in capsys.readouterr().err
+
+
+def test_prefetch_keeps_order_raises_and_stops_early():
+    assert list(rt.prefetch(range(10))) == list(range(10))
+
+    def failing():
+        yield 1
+        raise ValueError("boom in the source")
+
+    with pytest.raises(ValueError, match="boom in the source"):
+        list(rt.prefetch(failing()))
+    closed = []
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.append(True)
+
+    g = rt.prefetch(endless(), 2)
+    assert [next(g), next(g)] == [0, 1]
+    g.close()
+    assert closed == [True]

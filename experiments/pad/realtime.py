@@ -44,7 +44,7 @@ from experiments.preprocess import preprocess_frame
 log = logging.getLogger("experiments.pad.realtime")
 
 __all__ = ["PadConfig", "PRESETS", "load_config", "FaceTrack", "FaceResult", "FrameResult", "PadProcessor",
-           "TFLiteEnhancer", "make_enhancer", "run", "main", "BONA_FIDE", "ATTACK", "UNDECIDED"]
+           "TFLiteEnhancer", "KerasModelEnhancer", "make_enhancer", "prefetch", "run", "main", "BONA_FIDE", "ATTACK", "UNDECIDED"]
 
 BONA_FIDE, ATTACK, UNDECIDED = "bona fide", "attack", "undecided"
 STAGES = ("capture", "landmarks", "preprocess", "enhancement", "pad")
@@ -177,16 +177,17 @@ class TFLiteEnhancer:
     __call__ = enhance
 
 
-class _CompiledKeras:
-    """A Keras enhancer run through one traced tf.function (batch 1), the fast way on this CPU."""
+class KerasModelEnhancer:
+    """A Keras enhancer model (float NxHxWx1 in [0, 1], holes 1.0) run through one traced tf.function,
+    the fast way on this CPU (``environment.md``: eager calls and ``predict`` are slower)."""
 
     kind = "keras"
 
-    def __init__(self, enhancer):
+    def __init__(self, model, label: str):
         import tensorflow as tf
 
-        self.label = enhancer.label
-        model = enhancer.load()
+        self.label = label
+        self.model = model
         self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
     def enhance(self, depth: np.ndarray) -> np.ndarray:
@@ -217,8 +218,7 @@ def make_enhancer(label: str = "DL-Delta-1", tflite: Optional[str] = None, weigh
         raise ValueError(f"unknown enhancer {label!r}; known: {', '.join(LABELS)}")
     enh = get_enhancer(label, weights=weights, preset=preset, batch_size=1)
     if hasattr(enh, "load"):
-        enh.load()
-        return _CompiledKeras(enh)
+        return KerasModelEnhancer(enh.load(), enh.label)
     return enh
 
 
@@ -424,6 +424,61 @@ class PadProcessor:
         return sorted(self.ended + self.tracks, key=lambda t: t.track_id)
 
 
+# ----------------------------------------------------------------------------- capture in a thread
+def prefetch(frames: Iterable, depth: int = 2) -> Iterator:
+    """Iterate ``frames`` in a background thread, ``depth`` frames ahead, so reading, decoding and
+    aligning the next frame overlaps the processing of the current one. Errors are re-raised here."""
+    import queue
+    import threading
+
+    q: "queue.Queue" = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    done = object()
+
+    def worker():
+        it = iter(frames)
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # handed to the consumer
+            q.put((False, exc))
+            return
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None and stop.is_set():
+                try:
+                    close()
+                except Exception:
+                    pass
+        q.put((True, done))
+
+    th = threading.Thread(target=worker, name="pad-capture", daemon=True)
+    th.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while th.is_alive():
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        th.join()
+
+
 # ----------------------------------------------------------------------------- output
 def _display_available() -> bool:
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -467,11 +522,13 @@ def _stats(values: list[float]) -> dict:
 
 def run(frames: Iterable, enhancer, config: PadConfig = PadConfig(), out_dir: Optional[str | os.PathLike] = None,
         display: bool = False, source: str = "", max_frames: Optional[int] = None,
-        on_frame=None) -> dict:
+        on_frame=None, prefetch_frames: int = 2) -> dict:
     """Run the PAD loop over ``frames`` (RGBDFrame iterable); returns the summary dict.
 
     With ``out_dir``: ``frames.jsonl`` (written as ``frames.jsonl.partial`` and renamed at the end),
     ``summary.json`` and ``last_overlay.png``. ``on_frame(FrameResult)`` is called for each frame.
+    ``prefetch_frames`` > 0 reads the source in a background thread (capture overlaps processing;
+    the "capture" latency is then the time the loop waited for a frame).
     """
     from prnet_synth.atomic import atomic_write_json, provenance
     from prnet_synth.conventions import write_png
@@ -486,7 +543,7 @@ def run(frames: Iterable, enhancer, config: PadConfig = PadConfig(), out_dir: Op
     total = []
     n = 0
     last_img = None
-    it: Iterator = iter(frames)
+    it: Iterator = prefetch(frames, prefetch_frames) if prefetch_frames > 0 else iter(frames)
     start = time.perf_counter()
     t_prev = start
     fps_now = None
