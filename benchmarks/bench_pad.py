@@ -60,7 +60,7 @@ def to_tflite(model, path: Path, quantize: bool = False) -> Path:
 def run_once(path, enhancer, cfg, frames):
     summary = rt.run(rsio.read_recording(path), enhancer, cfg, source=str(path), max_frames=frames)
     lat = {s: summary["latency_ms"][s].get("median", 0.0) for s in rt.STAGES}
-    return summary["fps"], lat, summary["decision"]
+    return summary["fps"], lat, summary["decision"], summary["scored_per_s"]
 
 
 def enhancer_ms(enhancers, depth, repeats=10):
@@ -103,6 +103,7 @@ def main(argv=None) -> int:
 
     keras_enh, weights_note = keras_delta(args.weights)
     rows["DL-Delta-1 Keras"] = run_once(rec, keras_enh, base, args.frames)
+    rows["DL-Delta-1 Keras, asynchronous"] = run_once(rec, keras_enh, rt.PRESETS["live"], args.frames)
     enh = {"keras": keras_enh}
     if not args.skip_tflite:
         if args.tflite:
@@ -117,6 +118,7 @@ def main(argv=None) -> int:
             tq = rt.TFLiteEnhancer(to_tflite(keras_enh.model, tmp / "delta_int8w.tflite", quantize=True),
                                    label="DL-Delta-1")
             rows["DL-Delta-1 TFLite int8 weights"] = run_once(rec, tq, base, args.frames)
+            rows["DL-Delta-1 TFLite int8 weights, async"] = run_once(rec, tq, rt.PRESETS["live"], args.frames)
             enh["tflite_int8w"] = tq
 
     # the enhancer alone, and agreement of the TFLite output with Keras
@@ -133,9 +135,12 @@ def main(argv=None) -> int:
             agree[k] = int(np.abs(e.enhance(pre.depth).astype(np.int64) - ref).max())
 
     print(f"\nDL-Delta-1: {weights_note}")
-    print(f"{'configuration':40s} {'fps':>7s} " + " ".join(f"{s[:8]:>9s}" for s in rt.STAGES) + "  decision")
-    for k, (fps, lat, dec) in rows.items():
-        print(f"{k:40s} {fps:7.2f} " + " ".join(f"{lat[s]:9.1f}" for s in rt.STAGES) + f"  {dec}")
+    print("(fps: frames through the loop per second; scored/s: faces enhanced and scored per second;"
+          " latencies: median ms per frame)")
+    print(f"{'configuration':40s} {'fps':>7s} {'scored/s':>8s} " + " ".join(f"{s[:8]:>9s}" for s in rt.STAGES)
+          + "  decision")
+    for k, (fps, lat, dec, sc) in rows.items():
+        print(f"{k:40s} {fps:7.2f} {sc:8.2f} " + " ".join(f"{lat[s]:9.1f}" for s in rt.STAGES) + f"  {dec}")
     print("\nenhancer alone (median ms per 256x256 frame): " + ", ".join(f"{k} {v:.1f}" for k, v in alone.items()))
     r = {}
     r["tracking_speedup_fps"] = rows["None, detector every 5th + tracking"][0] / rows["None, detector every frame"][0]
@@ -145,19 +150,24 @@ def main(argv=None) -> int:
     if "tflite_int8w" in alone:
         r["tflite_int8w_vs_keras_fps"] = rows["DL-Delta-1 TFLite int8 weights"][0] / rows["DL-Delta-1 Keras"][0]
         r["tflite_int8w_vs_keras_enhancer_speed"] = alone["keras"] / alone["tflite_int8w"]
-    best = max(rows.items(), key=lambda kv: kv[1][0] if kv[0].startswith("DL") else -1)
+    sync_dl = {k: v for k, v in rows.items() if k.startswith("DL") and "async" not in k}
+    best = max(sync_dl.items(), key=lambda kv: kv[1][0])
     r["best_dl_fps"] = best[1][0]
     r["best_dl_fps_over_goal_10"] = best[1][0] / 10.0
     print("ratios (measured in this run): " + ", ".join(f"{k} {v:.2f}" for k, v in r.items()))
     print(f"max |TFLite - Keras| output difference (depth units): {agree}")
-    print(f"end-to-end goal 10 fps: best DL configuration '{best[0]}' at {best[1][0]:.2f} fps "
+    print(f"end-to-end goal 10 fps, every frame scored: best DL configuration '{best[0]}' at {best[1][0]:.2f} fps "
           f"({'met' if best[1][0] >= 10 else 'NOT met'} in this run; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores)")
+    for k, v in rows.items():
+        if "async" in k:
+            print(f"asynchronous '{k}': {v[0]:.2f} fps tracked and shown, {v[3]:.2f} faces scored per second")
     out = Path(args.out) if args.out else results_dir() / "pad" / "bench_pad.json"
     atomic_write_json(out, {
         "provenance": provenance("n/a", 3, "synthetic bona fide recording", frames=args.frames, canvas=[h, w],
                                  dl_delta_1=weights_note, load_average=os.getloadavg()[0], cpu_count=os.cpu_count()),
-        "runs": {k: {"fps": v[0], "median_latency_ms": v[1], "decision": v[2]} for k, v in rows.items()},
+        "runs": {k: {"fps": v[0], "median_latency_ms": v[1], "decision": v[2], "scored_per_s": v[3]}
+                 for k, v in rows.items()},
         "enhancer_alone_ms": alone, "ratios": r, "tflite_max_abs_diff_units": agree,
     })
     print(f"written {out}")

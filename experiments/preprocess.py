@@ -155,7 +155,7 @@ def nearest_resize_mask(mask: np.ndarray, out_size: int = SIZE) -> np.ndarray:
     n_y, n_x = m.shape
     iy = np.minimum(((np.arange(out_size) + 0.5) * n_y / out_size).astype(np.int64), n_y - 1)
     ix = np.minimum(((np.arange(out_size) + 0.5) * n_x / out_size).astype(np.int64), n_x - 1)
-    return m[np.ix_(iy, ix)]
+    return m.take(iy, axis=0).take(ix, axis=1)
 
 
 def resize_depth_mm(z_mm: np.ndarray, valid: np.ndarray, out_size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:

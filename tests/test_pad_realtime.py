@@ -70,6 +70,7 @@ def test_bona_fide_recording_accepted_by_the_cli(tmp_path, face, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] == N_FRAMES and summary["decision"] == rt.BONA_FIDE
     assert len(summary["tracks"]) == 1 and summary["tracks"][0]["decision"] == rt.BONA_FIDE
+    assert summary["faces_scored"] == N_FRAMES and all(r["faces"][0]["scored"] for r in map(json.loads, (out / "frames.jsonl").read_text().splitlines()))
     assert summary["fps"] > 0 and set(summary["latency_ms"]) == set(rt.STAGES)
     lines = (out / "frames.jsonl").read_text().splitlines()
     assert len(lines) == N_FRAMES
@@ -127,3 +128,14 @@ def test_prefetch_keeps_order_raises_and_stops_early():
     assert [next(g), next(g)] == [0, 1]
     g.close()
     assert closed == [True]
+
+
+def test_asynchronous_scoring_reaches_the_same_decision(tmp_path, face):
+    colors, depths = make_sequence("bona_fide", N_FRAMES, seed=3, face=face)
+    frames = [rsio.RGBDFrame(i, c, d, 0.001) for i, (c, d) in enumerate(zip(colors, depths))]
+    cfg = rt.PadConfig(asynchronous=True, min_frames=4)
+    summary = rt.run(frames, rt.make_enhancer("None"), cfg, prefetch_frames=0)
+    assert summary["frames"] == N_FRAMES
+    assert 4 <= summary["faces_scored"] <= N_FRAMES
+    assert summary["decision"] == rt.BONA_FIDE
+    assert summary["latency_ms"]["enhancement"]["n"] == summary["faces_scored"]

@@ -67,6 +67,8 @@ class PadConfig:
     min_frames: int = 8              # frames needed before deciding
     accept_ratio: float = 0.8        # bona fide when passing frames / frames >= this
     reject_ratio: float = 0.5        # attack when failing frames / frames >= this
+    asynchronous: bool = False       # enhance + score in a worker thread; frames arriving while it is
+                                     # busy are tracked and shown but not scored (for a live camera)
 
     def __post_init__(self):
         if self.detect_every < 1 or self.window < 1 or not 1 <= self.min_frames <= self.window:
@@ -104,6 +106,8 @@ PRESETS: dict[str, PadConfig] = {
     "strict": PadConfig(window=30, min_frames=20, accept_ratio=0.9, reject_ratio=0.3, max_pad_error=0.15),
     # fast: detector every 10th frame (more tracking), decisions after 5 frames
     "fast": PadConfig(detect_every=10, window=10, min_frames=5),
+    # live camera: scoring in a worker thread so tracking and display keep the camera's pace
+    "live": PadConfig(asynchronous=True),
 }
 
 
@@ -245,9 +249,10 @@ class FaceTrack:
     landmarks: np.ndarray
     box_rel: np.ndarray              # detector box relative to the landmark box: (dcx, dcy, w, h) / lm size
     history: collections.deque
-    frames: int = 0
+    frames: int = 0                  # frames scored
     missed: int = 0
     decision: str = UNDECIDED
+    last: dict = field(default_factory=dict)   # the latest score (asynchronous mode reports it)
 
     def predicted_box(self) -> tuple[float, float, float, float]:
         lb = _landmark_box(self.landmarks)
@@ -292,16 +297,19 @@ class FaceResult:
     criteria: dict
     plausibility: dict
     passed: bool
-    score: float                     # 1 - PAD error when plausible, else 0 (higher = more bona fide)
+    score: Optional[float]           # 1 - PAD error when plausible, else 0 (higher = more bona fide)
     decision: str
     landmarks: Optional[np.ndarray] = None     # 68x2 in the 256x256 frame
     depth: Optional[np.ndarray] = None         # enhanced 256x256 depth (kept only when asked)
+    scored: bool = True              # False (asynchronous mode): this frame was not scored; the PAD
+                                     # fields repeat the track's latest score
 
     def as_json(self) -> dict:
         return {"track": self.track_id, "box": [round(float(v), 1) for v in self.box], "detected": self.detected,
+                "scored": self.scored,
                 "roi": list(self.roi), "nearest_mm": self.nearest_mm, "pad_error": self.pad_error,
                 "criteria": self.criteria, "plausibility": self.plausibility, "passed": self.passed,
-                "score": round(self.score, 4), "decision": self.decision}
+                "score": None if self.score is None else round(self.score, 4), "decision": self.decision}
 
 
 @dataclass
@@ -328,6 +336,13 @@ class PadProcessor:
         self.ended: list[FaceTrack] = []
         self._next_id = 0
         self._frame = 0
+        import threading
+
+        self._lock = threading.Lock()
+        self._worker = None
+        self._jobs = None
+        self._worker_error: Optional[BaseException] = None
+        self.worker_latency = {"enhancement": [], "pad": []}
         from prnet_synth.landmarks import detector, predictor
 
         detector(), predictor()          # load dlib's models now, not inside the first frame's timing
@@ -387,6 +402,67 @@ class PadProcessor:
             out.append((t, box, False))
         return out
 
+    # -- scoring
+    def _score(self, track: FaceTrack, pre) -> dict:
+        """Enhance and score one preprocessed face; update its track's history and decision."""
+        t2 = time.perf_counter()
+        depth = self.enhancer.enhance(pre.depth)
+        t3 = time.perf_counter()
+        geo = geometric_pad(depth, pre.landmarks)
+        pl = plausibility(depth, pre.landmarks, self.cfg.bounds)
+        passed = bool(geo.error <= self.cfg.max_pad_error and pl.ok)
+        with self._lock:
+            track.history.append(passed)
+            track.frames += 1
+            track.decision = decide(track.history, self.cfg)
+            track.last = {
+                "pad_error": geo.error, "criteria": geo.counts(), "passed": passed,
+                "plausibility": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in pl.as_dict().items()},
+                "score": (1.0 - geo.error) if pl.ok else 0.0, "depth": depth if self.keep_images else None}
+        t4 = time.perf_counter()
+        return {"enhancement": (t3 - t2) * 1e3, "pad": (t4 - t3) * 1e3}
+
+    def _worker_loop(self):
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                lat = self._score(*job)
+                with self._lock:
+                    for k, v in lat.items():
+                        self.worker_latency[k].append(v)
+            except BaseException as exc:  # reported by the main thread
+                self._worker_error = exc
+            finally:
+                self._jobs.task_done()
+
+    def _submit(self, track: FaceTrack, pre) -> bool:
+        import queue
+        import threading
+
+        if self._worker is None:
+            self._jobs = queue.Queue(maxsize=1)
+            self._worker = threading.Thread(target=self._worker_loop, name="pad-score", daemon=True)
+            self._worker.start()
+        if self._worker_error is not None:
+            raise RuntimeError(f"PAD scoring failed: {self._worker_error!r}") from self._worker_error
+        try:
+            self._jobs.put_nowait((track, pre))
+            return True
+        except queue.Full:
+            return False
+
+    def close(self) -> None:
+        """Finish the pending asynchronous job (if any) and stop the worker thread."""
+        if self._worker is not None:
+            self._jobs.join()
+            self._jobs.put(None)
+            self._worker.join()
+            self._worker = None
+            if self._worker_error is not None:
+                raise RuntimeError(f"PAD scoring failed: {self._worker_error!r}") from self._worker_error
+
     # -- one frame
     def process(self, frame, capture_ms: float = 0.0) -> FrameResult:
         lat = {s: 0.0 for s in STAGES}
@@ -398,25 +474,22 @@ class PadProcessor:
         for track, box, detected in faces:
             t1 = time.perf_counter()
             pre = preprocess_frame(frame.depth, frame.depth_scale, landmarks=track.landmarks)
-            t2 = time.perf_counter()
-            depth = self.enhancer.enhance(pre.depth)
-            t3 = time.perf_counter()
-            geo = geometric_pad(depth, pre.landmarks)
-            pl = plausibility(depth, pre.landmarks, self.cfg.bounds)
-            passed = bool(geo.error <= self.cfg.max_pad_error and pl.ok)
-            track.history.append(passed)
-            track.frames += 1
-            track.decision = decide(track.history, self.cfg)
-            t4 = time.perf_counter()
-            lat["preprocess"] += (t2 - t1) * 1e3
-            lat["enhancement"] += (t3 - t2) * 1e3
-            lat["pad"] += (t4 - t3) * 1e3
+            lat["preprocess"] += (time.perf_counter() - t1) * 1e3
+            if self.cfg.asynchronous:
+                scored = self._submit(track, pre)
+            else:
+                for k, v in self._score(track, pre).items():
+                    lat[k] += v
+                scored = True
+            with self._lock:
+                last = dict(track.last)
+                decision = track.decision
             results.append(FaceResult(
                 track_id=track.track_id, box=tuple(float(v) for v in box), detected=detected,
-                roi=pre.roi.as_tuple(), nearest_mm=pre.nearest_mm, pad_error=geo.error, criteria=geo.counts(),
-                plausibility={k: (round(v, 3) if isinstance(v, float) else v) for k, v in pl.as_dict().items()},
-                passed=passed, score=(1.0 - geo.error) if pl.ok else 0.0, decision=track.decision,
-                landmarks=pre.landmarks, depth=depth if self.keep_images else None))
+                roi=pre.roi.as_tuple(), nearest_mm=pre.nearest_mm, pad_error=last.get("pad_error"),
+                criteria=last.get("criteria", {}), plausibility=last.get("plausibility", {}),
+                passed=bool(last.get("passed", False)), score=last.get("score"), decision=decision,
+                landmarks=pre.landmarks, depth=last.get("depth"), scored=scored))
         self._frame += 1
         return FrameResult(frame.index, frame.timestamp_ms, results, lat)
 
@@ -504,7 +577,9 @@ def overlay(color: np.ndarray, res: FrameResult, fps: Optional[float] = None) ->
         c = _COLOURS[f.decision]
         l, t, r, b = (int(round(v)) for v in f.box)
         cv2.rectangle(img, (l, t), (r, b), c, 2)
-        text = f"#{f.track_id} {f.decision} err={f.pad_error:.2f} s={f.score:.2f}"
+        err = "-" if f.pad_error is None else f"{f.pad_error:.2f}"
+        sc = "-" if f.score is None else f"{f.score:.2f}"
+        text = f"#{f.track_id} {f.decision} err={err} s={sc}"
         cv2.putText(img, text, (l, max(12, t - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, c, 1, cv2.LINE_AA)
     if fps is not None:
         cv2.putText(img, f"{fps:.1f} fps", (6, img.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
@@ -577,18 +652,24 @@ def run(frames: Iterable, enhancer, config: PadConfig = PadConfig(), out_dir: Op
                 if (cv2.waitKey(1) & 0xFF) in (27, ord("q")):
                     break
     finally:
+        wall = time.perf_counter() - start
         close = getattr(it, "close", None)
         if close is not None:
             close()
         if log_fh is not None:
             log_fh.close()
-    wall = time.perf_counter() - start
-    tracks = [{"track": t.track_id, "frames": t.frames, "decision": t.decision,
+        proc.close()
+    if config.asynchronous:   # enhancement and PAD ran in the worker: its own timings
+        for s in ("enhancement", "pad"):
+            lat[s] = list(proc.worker_latency[s])
+    tracks = [{"track": t.track_id, "frames_scored": t.frames, "decision": t.decision,
                "passed_in_window": int(sum(t.history)), "window_frames": len(t.history)} for t in proc.all_tracks()]
+    scored = sum(t["frames_scored"] for t in tracks)
     summary = {
         "provenance": provenance("n/a", None, source or "frames", config=config.to_dict()),
         "enhancer": getattr(enhancer, "label", str(enhancer)), "enhancer_backend": getattr(enhancer, "kind", ""),
         "frames": n, "wall_s": round(wall, 3), "fps": round(n / wall, 3) if wall > 0 and n else 0.0,
+        "faces_scored": scored, "scored_per_s": round(scored / wall, 3) if wall > 0 else 0.0,
         "latency_ms": {s: _stats(v) for s, v in lat.items()}, "frame_total_ms": _stats(total),
         "tracks": tracks, "decision": _overall(tracks),
     }
@@ -624,6 +705,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for frames.jsonl / summary.json (default results/pad/<source>)")
     p.add_argument("--display", default="auto", choices=("auto", "on", "off"))
     p.add_argument("--max-frames", type=int, default=None)
+    p.add_argument("--async", dest="asynchronous", action="store_true",
+                   help="score in a worker thread (frames arriving meanwhile are tracked, not scored)")
     return p
 
 
@@ -635,6 +718,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     try:
         cfg = load_config(args.config, args.preset)
+        if args.asynchronous:
+            cfg = dataclasses.replace(cfg, asynchronous=True)
         enhancer = make_enhancer(args.enhancer, tflite=args.tflite, weights=args.weights, preset=args.weights_preset)
     except Exception as exc:  # a clear message, no traceback, for user errors
         name = type(exc).__name__
@@ -657,7 +742,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"{summary['frames']} frames, {summary['fps']:.2f} fps; median ms: "
           + ", ".join(f"{s} {lat[s].get('median', 0):.1f}" for s in STAGES))
     for t in summary["tracks"]:
-        print(f"face #{t['track']}: {t['decision']} ({t['passed_in_window']}/{t['window_frames']} frames passed)")
+        print(f"face #{t['track']}: {t['decision']} ({t['passed_in_window']}/{t['window_frames']} frames passed, "
+              f"{t['frames_scored']} scored)")
     print(f"decision: {summary['decision']}" + (f"; log in {out}" if out else ""))
     return 0
 
