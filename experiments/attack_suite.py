@@ -212,7 +212,8 @@ def run(preset: str = "quick", seed: int = 0, labels: Optional[Sequence[str]] = 
                                                           "relief_gain_mm", "output_holes_percent"]]
             .mean().reset_index())
     summ["bound_mm"] = np.where(summ["kind"].isin(PLANE_KINDS), RELIEF_BOUND_MM, np.nan)
-    summ["within_bound"] = np.where(summ["kind"].isin(PLANE_KINDS), summ["relief_mm"] <= RELIEF_BOUND_MM, np.nan)
+    summ["within_bound"] = [("yes" if r <= RELIEF_BOUND_MM else "NO") if k in PLANE_KINDS else ""
+                            for k, r in zip(summ["kind"], summ["relief_mm"])]
     missing = frame[frame["status"] != "ok"][["enhancer", "status"]].drop_duplicates()
     summ = pd.concat([summ, missing.assign(kind="(all)")], ignore_index=True)
     summ["data"] = data

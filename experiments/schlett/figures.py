@@ -34,7 +34,7 @@ def _plt():
     return plt
 
 
-def save_figure(fig, path: Path, dpi: int = 80) -> Path:
+def save_figure(fig, path: Path, dpi: int = 100) -> Path:
     path = Path(path)
     with atomic_open(path, "wb") as fh:
         fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight")
