@@ -1,11 +1,18 @@
 """Mesh building blocks: grid triangulation, vertex normals, ellipsoids, tubes, the occluders."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
 
 def grid_triangles(rows: int, cols: int, wrap_cols: bool = False, offset: int = 0) -> np.ndarray:
+    return _grid_triangles(int(rows), int(cols), bool(wrap_cols)) + offset
+
+
+@functools.lru_cache(maxsize=64)
+def _grid_triangles(rows: int, cols: int, wrap_cols: bool) -> np.ndarray:
     """Two triangles per cell of a rows x cols vertex grid (row-major); ``wrap_cols`` closes the
     grid in the column direction. Winding: counter-clockwise seen from the outward normal of a
     grid whose columns run to +x and rows to -y."""
@@ -17,8 +24,9 @@ def grid_triangles(rows: int, cols: int, wrap_cols: bool = False, offset: int = 
     b = r * cols + c1
     d = (r + 1) * cols + c
     e = (r + 1) * cols + c1
-    tri = np.concatenate([np.stack([a, d, b], 1), np.stack([b, d, e], 1)])
-    return (tri + offset).astype(np.int64)
+    tri = np.concatenate([np.stack([a, d, b], 1), np.stack([b, d, e], 1)]).astype(np.int64)
+    tri.flags.writeable = False
+    return tri
 
 
 @njit(cache=True, nogil=True)

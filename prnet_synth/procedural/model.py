@@ -124,10 +124,7 @@ class Head:
                        fz - 22 * p["forehead_slope"], fz - 35 * p["forehead_slope"]])
         db = np.array([30.0, 40.0, 52.0, 62.0, 80.0, p["head_back"] - 8, p["head_back"], p["head_back"], 95.0])
         pe = np.array([1.6, 1.7, 1.9, 2.1, 2.3, 2.5, 2.6, 2.6, 2.4])
-        self._W = PchipInterpolator(ys, w, extrapolate=True)
-        self._Df = PchipInterpolator(ys, df, extrapolate=True)
-        self._Db = PchipInterpolator(ys, db, extrapolate=True)
-        self._P = PchipInterpolator(ys, pe, extrapolate=True)
+        self._prof = PchipInterpolator(ys, np.stack([w, df, db, pe], -1), axis=0, extrapolate=True)
         self.y_top = top
         self.y_bot = chin
         self.cap_top = 38.0                      # elliptic cap above this height
@@ -136,7 +133,8 @@ class Head:
     # --- profiles
     def profiles(self, Y):
         Y = np.asarray(Y, dtype=np.float64)
-        W, Df, Db, P = self._W(Y), self._Df(Y), self._Db(Y), self._P(Y)
+        v = self._prof(Y)
+        W, Df, Db, P = v[..., 0], v[..., 1], v[..., 2], v[..., 3]
         t = np.clip((Y - self.cap_top) / (self.y_top - self.cap_top), 0.0, 1.0)
         b = np.clip((self.cap_bot - Y) / (self.cap_bot - self.y_bot), 0.0, 1.0)
         cap = np.sqrt(np.clip(1.0 - t * t, 0.0, 1.0)) * np.sqrt(np.clip(1.0 - b * b, 0.0, 1.0))

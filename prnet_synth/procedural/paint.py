@@ -215,6 +215,9 @@ def shade_image(pix_obj, F, p, brows, obj_albedo, light, bg, rgb_out, mask_out):
     hy /= hn
     hz /= hn
     alb = np.zeros(3)
+    gamma = np.empty(4096)
+    for k in range(4096):
+        gamma[k] = (k / 4095.0) ** (1.0 / 2.2)
     for i in range(h):
         for j in range(w):
             o = pix_obj[i, j]
@@ -243,7 +246,10 @@ def shade_image(pix_obj, F, p, brows, obj_albedo, light, bg, rgb_out, mask_out):
             ndh = max(nx * hx + ny * hy + nz * hz, 0.0)
             ao = F[i, j, 6]
             shade = (amb * ao + (1.0 - amb) * ndl * (0.5 + 0.5 * ao)) * inten
-            spec = ks * ndh ** 24
+            n2 = ndh * ndh
+            n4 = n2 * n2
+            n8 = n4 * n4
+            spec = ks * n8 * n8 * n8   # ndh ** 24
             for c in range(3):
                 v = alb[c] * shade * light[5 + c] + spec
-                rgb_out[i, j, c] = min(max(v, 0.0), 1.0) ** (1.0 / 2.2)
+                rgb_out[i, j, c] = gamma[int(min(max(v, 0.0), 1.0) * 4095.0 + 0.5)]

@@ -1,6 +1,7 @@
 """One synthetic sample: sampling of the capture, meshes, rasterisation, painting, shading."""
 from __future__ import annotations
 
+import functools
 import math
 
 import cv2
@@ -176,13 +177,8 @@ def _occluder_mesh(kind: str, head: Head, cap: dict):
         v, t = meshes.ellipsoid([8, -42, 0], [11, 26, 9], rot=rotation(0, 0, 35), n_lat=8, n_lon=12)
         parts.append((place(v), t, OBJ_HAND))
     elif kind == "paper":
-        zf = p["forehead_z"] + p["nose_proj"] + 8.0 + 35.0 * u[0]
-        edge = side * (-10.0 + 20.0 * u[1])
-        tilt = rotation(side * (-12.0 + 24.0 * u[2]), -8.0 + 16.0 * u[3], -10 + 20 * u[4])
-        far = side * 210.0
-        v, t = meshes.quad_grid([edge, -190.0, 0.0], [far - edge, 0.0, 0.0], [0.0, 380.0, 0.0], n=8)
-        v = (v - [edge, 0, 0]) @ tilt.T + [edge, 0, zf]
-        parts.append((v, t, OBJ_PAPER))
+        # built in the camera-aligned frame by ``_paper``: the occluder does not turn with the head
+        pass
     elif kind == "glasses":
         ex, ey = p["eye_x"], 1.0
         rx, ry = p["eye_w"] + 8.5 + 3 * u[0], 13.0 + 4 * u[1]
@@ -210,6 +206,21 @@ def _occluder_mesh(kind: str, head: Head, cap: dict):
     return parts, lenses
 
 
+def _paper(cap: dict, lm: np.ndarray, head_verts: np.ndarray):
+    """A sheet held in front of the face, camera-aligned up to a small tilt, its edge near the
+    nose tip in the image so that it hides about half of the face (the ``side`` half)."""
+    u = cap["occluder_params"]["u"]
+    side = cap["occluder_params"]["side"]
+    tip = lm[30]
+    zf = float(head_verts[:, 2].max()) + 8.0 + 30.0 * u[0]
+    edge = float(tip[0]) + side * (-8.0 + 16.0 * u[1])
+    tilt = rotation(side * (-12.0 + 24.0 * u[2]), -8.0 + 16.0 * u[3], -10.0 + 20.0 * u[4])
+    far = side * 260.0
+    v, t = meshes.quad_grid([0.0, -200.0, 0.0], [far, 0.0, 0.0], [0.0, 400.0, 0.0], n=8)
+    v = v @ tilt.T + np.array([edge, float(tip[1]), zf])
+    return v, t, OBJ_PAPER
+
+
 # ----------------------------------------------------------------------------- the sample
 def _background(cap: dict):
     """Smooth random background (sRGB in [0, 1]): a two-colour gradient plus low-frequency noise."""
@@ -222,6 +233,19 @@ def _background(cap: dict):
     rng = np.random.default_rng(b["noise_seed"])
     img += cv2.resize(rng.uniform(-0.12, 0.12, (6, 6, 3)).astype(np.float32), (n, n), interpolation=cv2.INTER_CUBIC)
     return np.clip(cv2.resize(img, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR), 0, 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _noise_tile() -> np.ndarray:
+    """A fixed tile of unit Gaussian sensor noise; each sample takes a random crop of it."""
+    t = np.random.default_rng(0x9E3779B9).standard_normal((2 * SIZE, 2 * SIZE, 3), np.float32)
+    t.flags.writeable = False
+    return t
+
+
+def _noise_crop(noise_seed: int) -> np.ndarray:
+    oy, ox = (noise_seed // 7) % SIZE, (noise_seed // 3) % SIZE
+    return _noise_tile()[oy:oy + SIZE, ox:ox + SIZE]
 
 
 def render(seed: int, index: int, options: dict) -> dict:
@@ -251,8 +275,11 @@ def render(seed: int, index: int, options: dict) -> dict:
     obj = [np.full(len(ht), OBJ_HEAD, np.int8), np.full(len(nt), OBJ_NECK, np.int8)]
     off = len(hv) + len(nv)
     occ_parts, lenses = _occluder_mesh(cap["occluder"], head, cap) if cap["occluder"] != "none" else ([], [])
+    if cap["occluder"] == "paper":
+        occ_parts = [_paper(cap, lm, hv)]
     for v, t, oid in occ_parts:
-        v = (v - pivot) @ R.T + pivot
+        if oid != OBJ_PAPER:
+            v = (v - pivot) @ R.T + pivot
         n = meshes.vertex_normals(v, t)
         verts.append(v)
         norms.append(n)
@@ -320,8 +347,8 @@ def render(seed: int, index: int, options: dict) -> dict:
         mask[lens & (mask != EYES)] = GLASSES
 
     img = cv2.GaussianBlur(img, (0, 0), 0.55)
-    noise = np.random.default_rng(cap["background"]["noise_seed"] + 1).standard_normal(img.shape, np.float32)
-    rgb = np.clip(img * 255.0 + noise * cap["noise"], 0, 255).round().astype(np.uint8)
+    rgb = np.clip(img * 255.0 + _noise_crop(cap["background"]["noise_seed"]) * cap["noise"], 0, 255)
+    rgb = (rgb + 0.5).astype(np.uint8)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
     # depth: visible face region (+ occluders) in the project's convention
