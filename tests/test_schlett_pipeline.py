@@ -110,3 +110,22 @@ def test_chain_on_stand_in_generator(results_tmp, monkeypatch):
     before = (out / "table4_synthetic_rmse.csv").stat().st_mtime_ns
     steps.step04_table4(args)
     assert (out / "table4_synthetic_rmse.csv").stat().st_mtime_ns == before
+
+
+def test_d435_set_from_png_pairs(tmp_path):
+    from skimage import data
+
+    from experiments.datasets.realsense import write_png_pairs
+    from experiments.schlett.evalsets import DATA_D435, d435_set
+
+    color = data.astronaut()                                       # 512x512, one face
+    yy, xx = np.mgrid[0:512, 0:512]
+    depth = (600 + 0.1 * np.hypot(xx - 222, yy - 126)).astype(np.uint16)   # mm (scale 0.001)
+    depth[:, :40] = 0                                              # RealSense holes
+    write_png_pairs(tmp_path, [color, np.zeros_like(color)], [depth, depth])
+    s = d435_set(tmp_path)
+    assert s.data == DATA_D435 and len(s) == 1                     # the black frame has no face: skipped
+    assert s.depth.shape == (1, 256, 256) and s.depth.dtype == np.uint16
+    assert s.has_mask[0] and s.mask[0].sum() > 2000
+    # the 25 cm range starts at the ROI's nearest depth: the minimum inside the crop is 0
+    assert s.depth[0][s.depth[0] != HOLE].min() == 0
