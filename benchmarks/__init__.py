@@ -1,0 +1,1 @@
+"""Benchmark scripts: each prints a speed ratio measured in one run."""
