@@ -9,7 +9,7 @@ was found). Following that document's recommendation, everything is configuratio
     <root>/<SS>/<sequence>/data.csv                   one row per frame: frame, head roll/pitch/yaw
                                                       (degrees), head centre x/y (depth pixels)
 
-``SS`` is the subject number (two digits); the sequence number (S1..S5) is the last integer in the
+``SS`` is the subject number (two digits); the sequence number (S1..S5) is the first integer in the
 sequence folder name, or its rank among the subject's folders. Test subjects: 10, 14, 16, 20 (001).
 """
 from __future__ import annotations
@@ -39,6 +39,7 @@ class PandoraFormatError(ValueError):
 @dataclass(frozen=True)
 class PandoraLayout:
     subject_pattern: str = r"^\d{1,3}$"
+    sequence_pattern: str = r"(\d+)"     # first integer of the sequence folder name, else its rank
     depth_dir: str = "DEPTH"
     depth_suffix: str = "_DEPTH.png"
     rgb_dir: str = "RGB"
@@ -68,9 +69,9 @@ class PandoraFrame:
     layout: PandoraLayout = field(default_factory=PandoraLayout, repr=False)
 
 
-def _sequence_number(name: str, rank: int) -> int:
-    nums = re.findall(r"\d+", name)
-    return int(nums[-1]) if nums else rank
+def _sequence_number(name: str, rank: int, pattern: str) -> int:
+    m = re.search(pattern, name)
+    return int(m.group(1)) if m else rank
 
 
 def _read_annotations(path: Path, lay: PandoraLayout) -> list[dict]:
@@ -101,7 +102,7 @@ def list_frames(root, layout: Optional[PandoraLayout] = None, subjects: Optional
             ann = qdir / lay.annotation
             if not ann.is_file():
                 continue
-            seq = _sequence_number(qdir.name, rank)
+            seq = _sequence_number(qdir.name, rank, lay.sequence_pattern)
             for i, row in enumerate(_read_annotations(ann, lay), 2):
                 try:
                     fid = str(row[lay.col_frame]).strip()

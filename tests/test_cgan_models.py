@@ -1,0 +1,148 @@
+"""Architectures of the cGAN reproductions (001 Fig. 2-3, 003 III-B, pix2pix) and the GAN training step."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from models import fabbri, gan_common, pini, pix2pix, siamese  # noqa: E402
+from models.gan_common import ConditionalGAN, count_params, fit_resumable  # noqa: E402
+
+
+def conv_bn(k, cin, cout):
+    """Parameters of a bias-free k x k convolution followed by batch norm (gamma, beta)."""
+    return k * k * cin * cout + 2 * cout
+
+
+def test_pini_full_size_parameter_counts_and_shapes():
+    g = pini.build_generator()
+    enc = conv_bn(5, 1, 128) + conv_bn(5, 128, 256) + conv_bn(5, 256, 512) + conv_bn(5, 512, 1024)
+    dec = conv_bn(5, 1024, 512) + conv_bn(5, 512, 256) + conv_bn(5, 256, 128) + conv_bn(5, 128, 64)
+    assert count_params(g) == enc + dec + (5 * 5 * 64 * 1 + 1)
+    assert g.output_shape == (None, 96, 96, 1)
+    # encoder embedding: 1024 maps, 16 times smaller than the input (001 sec. 3.1.1)
+    assert g.get_layer("enc4_lrelu").output.shape[1:] == (6, 6, 1024)
+    d = pini.build_discriminator()
+    assert count_params(d) == enc + 6 * 6 * 1024 + 1
+    assert d.output_shape == (None, 1)
+    with pytest.raises(ValueError):
+        pini.build_generator(100)          # the poster's 100x100 does not survive 4 halvings
+
+
+def test_fabbri_full_size_parameter_counts_and_shapes():
+    g = fabbri.build_generator()
+    enc = conv_bn(5, 1, 64) + conv_bn(5, 64, 128) + conv_bn(5, 128, 256) + conv_bn(5, 256, 512)
+    dec = conv_bn(5, 512, 256) + conv_bn(5, 256, 128) + conv_bn(5, 128, 64) + conv_bn(5, 64, 32)
+    assert count_params(g) == enc + dec + (5 * 5 * 32 * 3 + 3)
+    assert g.output_shape == (None, 64, 64, 3)
+    assert g.get_layer("enc4_lrelu").output.shape[1:] == (32, 32, 512)   # one halving only
+    d = fabbri.build_discriminator()
+    denc = conv_bn(5, 3, 64) + conv_bn(5, 64, 128) + conv_bn(5, 128, 256) + conv_bn(5, 256, 512)
+    assert count_params(d) == denc + 4 * 4 * 512 + 1
+
+
+def test_pix2pix_unet_and_patchgan():
+    assert pix2pix.unet_levels(256) == 8 and pix2pix.unet_levels(96) == 5 and pix2pix.unet_levels(64) == 6
+    g = pix2pix.build_unet_generator(256, 3, 3)
+    # published 256x256 U-Net: 8 down levels of 4x4 convs 64-128-256-512-512-512-512-512
+    downs = [l for l in g.layers if l.name.startswith("down") and l.name.endswith("_conv")]
+    assert [l.filters for l in downs] == [64, 128, 256, 512, 512, 512, 512, 512]
+    assert g.get_layer("down8_conv").output.shape[1:3] == (1, 1)
+    assert sum(isinstance(l, gan_common.AlwaysDropout) for l in g.layers) == 3
+    d = pix2pix.build_patchgan(256, 3, 3)
+    # 70x70 PatchGAN: C64-C128-C256-C512, 4x4 kernels; on 256x256 the patch map is 32x32 ('same' padding)
+    expected = (4 * 4 * 6 * 64 + 64) + conv_bn(4, 64, 128) + conv_bn(4, 128, 256) + conv_bn(4, 256, 512) + (4 * 4 * 512 + 1)
+    assert count_params(d) == expected
+    assert d.output_shape == (None, 32, 32, 1)
+
+
+def test_siamese_fig3():
+    m = siamese.build_siamese(96)
+    b = m.get_layer("siamese_branch")
+    convs = [l for l in b.layers if isinstance(l, keras.layers.Conv2D)]
+    assert [(l.filters, l.kernel_size, l.strides) for l in convs] == [(f, (3, 3), (2, 2)) for f in (64, 128, 256, 256, 256)]
+    assert b.get_layer("avgpool").output.shape[1:] == (1, 1, 256)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 96, 96, 1)).astype("float32")
+    s_ab = np.asarray(m([x[:1], x[1:]]))
+    s_ba = np.asarray(m([x[1:], x[:1]]))
+    assert s_ab.shape == (1, 1) and 0 <= s_ab[0, 0] <= 1
+    np.testing.assert_allclose(s_ab, s_ba, atol=1e-6)      # symmetric similarity
+
+
+def _tiny_gan(recon_weight=0.0, g_lr=2e-4, d_lr=2e-4):
+    g = pini.build_generator(16, (4, 8), (8, 4))
+    d = pini.build_discriminator(16, (4, 8))
+    gan = ConditionalGAN(g, d, recon="mse", recon_weight=recon_weight)
+    gan.compile(g_optimizer=gan_common.make_adam(g_lr), d_optimizer=gan_common.make_adam(d_lr))
+    gan.build(None)
+    return gan
+
+
+def test_bce_matches_eq2():
+    p = np.array([0.9, 0.2, 0.6], np.float32)
+    want_real = -np.mean(np.log(p))
+    want_fake = -np.mean(np.log(1 - p))
+    assert float(ConditionalGAN._bce(1.0, p)) == pytest.approx(want_real, rel=1e-5)
+    assert float(ConditionalGAN._bce(0.0, p)) == pytest.approx(want_fake, rel=1e-5)
+
+
+def test_label_convention_discriminator_learns_real_is_one():
+    keras.utils.set_random_seed(1)
+    gan = _tiny_gan(g_lr=0.0, d_lr=2e-3)          # generator frozen: only the discriminator learns
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (32, 16, 16, 1)).astype("float32")
+    y = np.full((32, 16, 16, 1), 0.8, np.float32)   # "real" depth maps: a constant plane
+    g_before = [np.array(w) for w in gan.generator.trainable_weights]
+    for _ in range(25):
+        logs = gan.train_step((x, y))
+    assert float(logs["d_real"]) > 0.5 > float(logs["d_fake"])
+    for a, b in zip(g_before, gan.generator.trainable_weights):
+        np.testing.assert_allclose(a, b)       # lr 0: untouched by the generator step
+
+
+def test_generator_step_fools_frozen_discriminator():
+    keras.utils.set_random_seed(2)
+    gan = _tiny_gan(g_lr=2e-3, d_lr=0.0)          # discriminator frozen: eq. 5's adversarial term only
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (32, 16, 16, 1)).astype("float32")
+    y = np.full((32, 16, 16, 1), 0.8, np.float32)
+    first = float(gan.train_step((x, y))["g_adv"])
+    for _ in range(20):
+        last = float(gan.train_step((x, y))["g_adv"])
+    assert last < first                          # -log D(G(x)) decreases: G moves towards "real" (1)
+
+
+def test_fit_resumes_after_interruption(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (16, 16, 16, 1)).astype("float32")
+    y = np.tanh(x)
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise RuntimeError("killed")
+
+    gan = _tiny_gan(recon_weight=10.0)
+    with pytest.raises(RuntimeError):
+        fit_resumable(gan, x, y, epochs=4, batch_size=8, backup_dir=tmp_path / "b", log=None, extra_callbacks=[Stop()])
+    done = [w.copy() for w in gan.generator.get_weights()]
+    gan2 = _tiny_gan(recon_weight=10.0)
+    calls = []
+
+    class Seen(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            calls.append([w.copy() for w in self.model.generator.get_weights()])
+
+    hist = fit_resumable(gan2, x, y, epochs=4, batch_size=8, backup_dir=tmp_path / "b", log=None,
+                         extra_callbacks=[Seen()])
+    assert len(hist.history["g_loss"]) == 2                       # epochs 3 and 4 only
+    for a, b in zip(done, calls[0]):
+        np.testing.assert_allclose(a, b)                           # restored the interrupted weights
+    assert int(gan2.g_optimizer.iterations.numpy()) == 4 * 2       # optimizer state carried over
+
+
+def test_unit_conversions_round_trip():
+    img = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_array_equal(gan_common.from_unit(gan_common.to_unit(img)), img)
+    assert gan_common.to_unit(np.array([0, 255], np.uint8)).tolist() == [-1.0, 1.0]
