@@ -15,3 +15,7 @@ __all__ = [
     "CONFIGS", "PRESETS", "VARIANTS", "DegradationConfig", "EvalSetPreset", "get_config",
     "degrade_batch", "renderer", "seed_tensor",
 ]
+from .dataset import gt_dataset, pairs_dataset, to_network_float  # noqa: E402
+from .evalset import EvalSet, read_eval_set, write_eval_set  # noqa: E402
+
+__all__ += ["gt_dataset", "pairs_dataset", "to_network_float", "EvalSet", "read_eval_set", "write_eval_set"]

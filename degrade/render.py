@@ -301,7 +301,8 @@ def _variant_ids(variant, n: int | tf.Tensor):
     bad = [v for v in names if v not in VARIANTS]
     if bad:
         raise ValueError(f"unknown degradation variant(s) {bad}; expected one of {VARIANTS}")
-    return tuple(sorted(set(names), key=VARIANTS.index)), tf.constant([VARIANTS.index(v) for v in names], tf.int32)
+    # a per-image list gets the all-variant renderer, so mixed batches share one compilation
+    return VARIANTS, tf.constant([VARIANTS.index(v) for v in names], tf.int32)
 
 
 def degrade_batch(gt, seed, variant: Union[str, Sequence[str]] = "plain",
