@@ -120,10 +120,23 @@ def test_flat_and_bent_sheets_have_no_nose_protrusion():
     lm = face_layout()
     flat = _surface(lambda x, y: 20.0 + 0.05 * x + 0.02 * y)                    # tilted plane
     bent = _surface(lambda x, y: 20.0 + 60.0 * ((x - 128) / 128.0) ** 2)       # sheet bent around a vertical axis
-    for d in (flat, bent):
-        p = g.plausibility(d, lm)
-        assert abs(p.nose_protrusion_mm) < 0.5
-        assert not p.checks["nose_protrusion"] and not p.ok
+    # the quadric fits both exactly; the tip depth is the nearest pixel within +-r of landmark 30,
+    # r = round(0.04 * 140) = 6 (the layout's box is 140 px wide): the plane's window corner (x-6, y-6)
+    box = float(max(np.ptp(lm[:, 0]), np.ptp(lm[:, 1])))
+    r = int(round(0.04 * box))
+    assert r == 6
+    tx, ty = lm[30]
+    cx, cy = np.floor(tx + 0.5), np.floor(ty + 0.5)
+    expect_flat = 0.05 * (tx - (cx - r)) + 0.02 * (ty - (cy - r))
+    p = g.plausibility(flat, lm)
+    assert p.nose_protrusion_mm == pytest.approx(expect_flat, abs=0.01)
+    assert not p.checks["nose_protrusion"] and not p.ok
+    p = g.plausibility(bent, lm)                 # the tip is on the bend's axis (x = 128): nearest there
+    assert p.nose_protrusion_mm == pytest.approx(0.0, abs=0.01)
+    assert not p.checks["nose_protrusion"] and not p.ok
+    # with tip_search 0 the landmark's own pixel is used: the plane then gives 0
+    p0 = g.plausibility(flat, lm, g.PlausibilityBounds(tip_search=0.0))
+    assert p0.nose_protrusion_mm == pytest.approx(0.0, abs=0.01)
 
 
 def test_nose_bump_measured_in_millimetres():
@@ -150,8 +163,11 @@ def test_relief_bound_and_missing_tip():
     v4 = v.copy()
     v4[0] = 1000 + int(200 * UNITS_PER_MM)        # the jawline may lie far back (ears, neck): not checked
     assert g.plausibility(_image_with(v4, lm), lm).checks["inner_relief"]
-    v3 = v.copy()
-    v3[30] = HOLE
-    p3 = g.plausibility(_image_with(v3, lm), lm)
-    assert not p3.ok and p3.nose_protrusion_mm is None
+    d3 = d.copy()
+    cx, cy = (int(np.floor(c + 0.5)) for c in lm[30])
+    d3[cy - 6:cy + 7, cx - 6:cx + 7] = HOLE        # nothing measured within +-6 px of the tip
+    p3 = g.plausibility(d3, lm)
+    assert not p3.ok and p3.nose_protrusion_mm is None and not p3.checks["nose_tip_measured"]
+    d3[cy - 6, cx - 6] = 1000                       # one measured pixel in the window is enough
+    assert g.plausibility(d3, lm).checks["nose_tip_measured"]
     assert g.plausibility(d, lm).n_fit == 68 - 9

@@ -24,7 +24,7 @@ landmark "nearer" than it). A landmark is sampled at its rounded pixel position
 ``plausibility`` adds the bounds the real-time program needs beyond IV-G (the paper: "sufficiently
 large or implausible depth deviations leading to rejections"): a printed photo, flat or bent, is a
 smooth low-order surface, so a quadratic surface fitted to the non-nose landmarks predicts the nose
-tip's depth; a real nose sticks out of that surface by centimetres. See docs/notes/70_pad.md.
+tip's depth; a real nose sticks out of that surface by one to three centimetres. See docs/notes/70_pad.md.
 """
 from __future__ import annotations
 
@@ -135,12 +135,16 @@ class PlausibilityBounds:
     farther than this behind the nose tip (a real face: about 20-45 mm; the jawline is left out
     because at the face contour it may lie on ears, hair or neck).
     ``min_fit_landmarks``: valid non-nose landmarks needed for the fit; fewer -> not plausible.
+    ``tip_search``: the nose tip's depth is the nearest valid depth within +-r pixels of landmark 30,
+    r = ``tip_search`` x the landmarks' box size (dlib's tip often sits a few pixels up the nose
+    slope; the real tip is the locally nearest point). 0 = the landmark's own pixel.
     """
 
     min_nose_protrusion_mm: float = 5.0
     max_nose_protrusion_mm: float = 60.0
     max_inner_relief_mm: float = 80.0
     min_fit_landmarks: int = 24
+    tip_search: float = 0.04
 
 
 BOUNDS_PRESETS: dict[str, PlausibilityBounds] = {
@@ -177,6 +181,20 @@ def _quadric_design(xy: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
 
 
+def _tip_depth(depth: np.ndarray, lm: np.ndarray, search: float) -> Optional[float]:
+    """Nearest valid depth (units) within +-r pixels of the nose-tip landmark, r = round(search * face size)."""
+    x0, y0 = lm[:, :2].min(axis=0)
+    x1, y1 = lm[:, :2].max(axis=0)
+    r = max(0, int(round(search * max(x1 - x0, y1 - y0))))
+    if not np.all(np.isfinite(lm[NOSE_TIP, :2])):
+        return None
+    c = int(np.floor(lm[NOSE_TIP, 0] + 0.5))
+    rr = int(np.floor(lm[NOSE_TIP, 1] + 0.5))
+    win = depth[max(rr - r, 0):max(rr + r + 1, 0), max(c - r, 0):max(c + r + 1, 0)]
+    win = win[win != HOLE]
+    return float(win.min()) if win.size else None
+
+
 def plausibility(depth: np.ndarray, landmarks: np.ndarray,
                  bounds: PlausibilityBounds = PlausibilityBounds(),
                  mm_per_unit: float = MM_PER_UNIT) -> PlausibilityResult:
@@ -185,9 +203,10 @@ def plausibility(depth: np.ndarray, landmarks: np.ndarray,
     lm = _check_landmarks(landmarks)
     valid = vals != HOLE
     z = vals.astype(np.float64) * mm_per_unit
-    if not valid[NOSE_TIP]:
+    tip_units = _tip_depth(np.asarray(depth), lm, bounds.tip_search)
+    if tip_units is None:
         return PlausibilityResult(None, None, 0, {"nose_tip_measured": False})
-    tip = z[NOSE_TIP]
+    tip = tip_units * mm_per_unit
     inner = valid.copy()
     inner[list(JAW)] = False
     relief = float(z[inner].max() - tip)
