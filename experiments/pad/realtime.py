@@ -700,7 +700,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tflite", default=None, help="run this TFLite export of the enhancer instead of Keras")
     p.add_argument("--weights", default=None, help="Keras weights file (default: the trained weights of --weights-preset)")
     p.add_argument("--weights-preset", default="quick", choices=("quick", "paper"))
-    p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="PAD config preset")
+    p.add_argument("--preset", default=None, choices=sorted(PRESETS),
+                   help="PAD config preset (default: 'live' for a camera, else 'default')")
     p.add_argument("--config", default=None, help="JSON file overriding PadConfig fields")
     p.add_argument("--out", default=None, help="folder for frames.jsonl / summary.json (default results/pad/<source>)")
     p.add_argument("--display", default="auto", choices=("auto", "on", "off"))
@@ -717,7 +718,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     from prnet_synth.paths import results_dir
 
     try:
-        cfg = load_config(args.config, args.preset)
+        preset = args.preset or ("live" if args.source == "live" else "default")
+        cfg = load_config(args.config, preset)
         if args.asynchronous:
             cfg = dataclasses.replace(cfg, asynchronous=True)
         enhancer = make_enhancer(args.enhancer, tflite=args.tflite, weights=args.weights, preset=args.weights_preset)
