@@ -1,0 +1,98 @@
+"""Training presets of the U-Net enhancers (Schlett et al., IV-C), kept as data.
+
+``paper``: the sizes IV-C states (000_5d0e6bc7884ed0ba.txt):
+* DL-Alpha, DL-Beta, DL-Gamma: 240,000 pairs with randomised hole values, 30,000 pairs at a time for
+  10 epochs (8 stages); DL-Alpha first on 70,000 plain pairs, then on 60,000 blurred-background pairs;
+* DL-Delta: 60,000 ground truths (a subset of the 240,000) x 3 interleaved variants, 10,000 ground
+  truths = 30,000 pairs per stage, 10 epochs, 6 stages; DL-Delta-2..4 repeat it from the previous model.
+Batch size, learning rate, optimiser and loss are not stated: decided (docs/notes/50_unets.md).
+
+``quick``: the same structure (the same number of stages, variants, phases and the Delta-n chaining)
+with fewer pairs per stage, fewer epochs, narrower networks (``width_multiplier``; the paper preset
+uses the exact Table III networks) and 128x128 training crops at native scale (the networks are fully
+convolutional; inference runs on the full 256x256 image). Sized so that all seven enhancers train in
+about 10 minutes on 2 CPU cores (measured numbers: docs/readme/50_unets.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+__all__ = ["EnhancerPreset", "PRESETS", "get_preset"]
+
+
+@dataclass(frozen=True)
+class EnhancerPreset:
+    name: str
+    #: the "240 000 pair training" of DL-Alpha/Beta/Gamma (randomised hole values)
+    main_pairs: int = 240_000
+    #: pairs per stage ("30 000 thereof being used in training for 10 epochs")
+    stage_pairs: int = 30_000
+    #: epochs per stage
+    epochs: int = 10
+    #: DL-Alpha's earlier sessions: plain pairs, then blurred-background pairs
+    alpha_plain_pairs: int = 70_000
+    alpha_blurred_pairs: int = 60_000
+    #: DL-Delta: ground truths (first ones of the main set) and ground truths per stage (x 3 variants)
+    delta_gts: int = 60_000
+    delta_stage_gts: int = 10_000
+    #: DL-Delta-1..DL-Delta-<n>
+    delta_repeats: int = 4
+    #: decided (not stated): optimiser Adam, loss MSE (see the notes)
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    loss: str = "mse"
+    #: 1.0 = the exact Table III networks
+    width_multiplier: float = 1.0
+    #: training crop side (256 = whole image); crops keep the native scale
+    train_size: int = 256
+    #: ground truths generated per call of the synthetic generator (and cache unit)
+    gt_chunk: int = 2_000
+    #: images per call of degrade.degrade_batch
+    degrade_chunk: int = 32
+
+    def __post_init__(self):
+        for f in ("main_pairs", "stage_pairs", "epochs", "delta_gts", "delta_stage_gts", "delta_repeats",
+                  "batch_size", "train_size", "gt_chunk", "degrade_chunk"):
+            if int(getattr(self, f)) < 1:
+                raise ValueError(f"EnhancerPreset.{f} must be >= 1, got {getattr(self, f)}")
+        if self.alpha_plain_pairs < 0 or self.alpha_blurred_pairs < 0:
+            raise ValueError("EnhancerPreset: DL-Alpha pre-training sizes must be >= 0")
+        if self.delta_gts > self.main_pairs:
+            raise ValueError("EnhancerPreset: the DL-Delta ground truths are a subset of the main set "
+                             f"(delta_gts {self.delta_gts} > main_pairs {self.main_pairs})")
+        if self.loss not in ("mse", "mae"):
+            raise ValueError(f"EnhancerPreset.loss: expected 'mse' or 'mae', got {self.loss!r}")
+
+
+PRESETS = {
+    "paper": EnhancerPreset(name="paper"),
+    # 8 main stages of 48 pairs x 2 epochs; DL-Alpha's plain/blurred sessions keep the paper's
+    # 7:6 ratio of pairs (56 and 48 pairs, at 48 per stage: 2 + 1 stages); DL-Delta 6 stages of
+    # 16 ground truths x 3 variants x 2 epochs, repeated 4 times.
+    "quick": EnhancerPreset(
+        name="quick", main_pairs=384, stage_pairs=48, epochs=2,
+        alpha_plain_pairs=56, alpha_blurred_pairs=48,
+        delta_gts=96, delta_stage_gts=16, delta_repeats=4,
+        batch_size=8, learning_rate=2e-3, width_multiplier=0.125, train_size=128,
+        gt_chunk=64, degrade_chunk=32,
+    ),
+}
+
+
+def get_preset(preset: "str | EnhancerPreset") -> EnhancerPreset:
+    """A preset by name ('paper' or 'quick'), or the given EnhancerPreset unchanged."""
+    if isinstance(preset, EnhancerPreset):
+        return preset
+    try:
+        return PRESETS[preset]
+    except KeyError:
+        raise ValueError(f"unknown enhancer training preset {preset!r}; expected one of {sorted(PRESETS)}") from None
+
+
+def tiny_preset(**changes) -> EnhancerPreset:
+    """A very small preset for tests (same structure, a few pairs)."""
+    base = EnhancerPreset(name="tiny", main_pairs=16, stage_pairs=8, epochs=2, alpha_plain_pairs=8,
+                          alpha_blurred_pairs=8, delta_gts=8, delta_stage_gts=4, delta_repeats=4,
+                          batch_size=4, learning_rate=1e-3, width_multiplier=0.0625, train_size=128,
+                          gt_chunk=16, degrade_chunk=8)
+    return replace(base, **changes)

@@ -1,0 +1,577 @@
+"""Staged training of the U-Net enhancers (Schlett et al., IV-C), resumable mid-curriculum.
+
+``train_enhancers(labels, preset, seed, out_dir=None, data=None)`` trains DL-Alpha, DL-Beta,
+DL-Gamma and DL-Delta-1..4 with the paper's curriculum (``curriculum(label, preset)``):
+
+* DL-Alpha: session "plain" (70,000 plain pairs), session "blurred" (60,000 blurred-background
+  pairs), then session "main": 240,000 pairs with randomised hole values in 8 stages of 30,000
+  pairs x 10 epochs. DL-Beta and DL-Gamma: the "main" session only (the same pairs).
+* DL-Delta-n: 60,000 ground truths (the first ones of the main set), each with the three variants
+  plain / random background / blurred background interleaved; 6 stages of 10,000 ground truths
+  (30,000 pairs) x 10 epochs. DL-Delta-1 starts from scratch, DL-Delta-n from DL-Delta-(n-1).
+
+Inputs are the degraded images as float in [0, 1] with holes at 1.0, targets the ground truths in the
+same encoding (``prnet_synth.conventions.to_float``). Ground truths come from
+``prnet_synth.procedural.generate`` (default), a directory of 16-bit GT PNGs, a uint16 NxHxW array,
+or "toy" (``degrade.toyfaces``); pairs are degraded on the fly with ``degrade.degrade_batch``.
+
+A model is saved only when its training loss improved (``keras.callbacks.ModelCheckpoint``,
+``save_best_only=True``, monitor "loss"; the best value restarts with each training session). After
+every epoch the full training state (model + optimiser, place in the curriculum, best loss) is
+written atomically, so a killed run resumes at the next epoch. Progress is printed per stage and
+epoch; every model has a CSV training log. A ``tf.distribute`` strategy is chosen automatically
+(MirroredStrategy on several GPUs) and mixed precision is used on GPUs only.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from prnet_synth.atomic import atomic_write_json, atomic_write_text, provenance
+from prnet_synth.conventions import read_depth_png
+
+from .enhancer_presets import EnhancerPreset, get_preset
+from .unet import ENHANCER_LABELS, base_label, build_enhancer_network
+
+__all__ = [
+    "Session", "curriculum", "GroundTruthSource", "make_source", "choose_strategy", "train_enhancers",
+    "train_one", "derive_seed", "ORDER",
+]
+
+log = logging.getLogger("models.training")
+
+ORDER = ENHANCER_LABELS
+RANDOM, PLAIN, BLURRED = "random_background", "plain", "blurred_background"
+
+
+# ----------------------------------------------------------------------------- curriculum
+@dataclass(frozen=True)
+class Session:
+    """One training session: ``n_gt`` ground truths from index ``gt_start``, each degraded once per
+    entry of ``variants`` (interleaved), in stages of ``stage_gts`` ground truths x ``epochs``."""
+
+    name: str
+    variants: tuple[str, ...]
+    gt_start: int
+    n_gt: int
+    stage_gts: int
+    epochs: int
+
+    @property
+    def n_stages(self) -> int:
+        return math.ceil(self.n_gt / self.stage_gts)
+
+    def stage(self, j: int) -> tuple[int, int]:
+        """(first ground-truth index, number of ground truths) of stage ``j``."""
+        start = j * self.stage_gts
+        return self.gt_start + start, min(self.stage_gts, self.n_gt - start)
+
+
+def curriculum(label: str, preset: "str | EnhancerPreset") -> list[Session]:
+    """The sessions of IV-C for ``label`` ("DL-Delta-n": the schedule of one repetition)."""
+    p = get_preset(preset)
+    base_label(label)
+    main = Session("main", (RANDOM,), 0, p.main_pairs, p.stage_pairs, p.epochs)
+    if label == "DL-Alpha":
+        out = []
+        if p.alpha_plain_pairs:
+            out.append(Session("plain", (PLAIN,), p.main_pairs, p.alpha_plain_pairs, p.stage_pairs, p.epochs))
+        if p.alpha_blurred_pairs:
+            out.append(Session("blurred", (BLURRED,), p.main_pairs + p.alpha_plain_pairs, p.alpha_blurred_pairs,
+                               p.stage_pairs, p.epochs))
+        return out + [main]
+    if label in ("DL-Beta", "DL-Gamma"):
+        return [main]
+    if label == "DL-Delta":
+        label = "DL-Delta-1"
+    n = int(label.rsplit("-", 1)[1])
+    if n > p.delta_repeats:
+        raise ValueError(f"{label}: preset {p.name!r} has only {p.delta_repeats} DL-Delta repetitions")
+    return [Session("delta", (PLAIN, RANDOM, BLURRED), 0, p.delta_gts, p.delta_stage_gts, p.epochs)]
+
+
+def previous_model(label: str) -> Optional[str]:
+    """DL-Delta-n (n > 1) continues from DL-Delta-(n-1); every other model starts from scratch."""
+    if label.startswith("DL-Delta-"):
+        n = int(label.rsplit("-", 1)[1])
+        return f"DL-Delta-{n - 1}" if n > 1 else None
+    return None
+
+
+def derive_seed(*parts) -> int:
+    """A 31-bit seed derived from integers and strings (stable across runs and platforms)."""
+    ints = []
+    for p in parts:
+        if isinstance(p, str):
+            ints.extend(p.encode("utf-8"))
+            ints.append(255)
+        else:
+            ints.append(int(p) & 0xFFFFFFFF)
+    return int(np.random.SeedSequence(ints).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+# ----------------------------------------------------------------------------- ground truth
+class GroundTruthSource:
+    """Ground truth by index: ``get(start, count)`` -> uint16 count x 256 x 256 (65535 = hole)."""
+
+    description = "ground truth"
+
+    def get(self, start: int, count: int) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class ArraySource(GroundTruthSource):
+    """A uint16 NxHxW array; indices wrap around."""
+
+    def __init__(self, array: np.ndarray, description: str = "array"):
+        arr = np.asarray(array)
+        if arr.dtype != np.uint16 or arr.ndim != 3 or len(arr) == 0:
+            raise ValueError(f"ground-truth array: expected uint16 NxHxW with N >= 1, got {arr.dtype} {arr.shape}")
+        self.array = arr
+        self.description = description
+
+    def get(self, start, count):
+        idx = (np.arange(start, start + count) % len(self.array))
+        return self.array[idx]
+
+
+class ChunkedSource(GroundTruthSource):
+    """Ground truth produced in chunks by ``make_chunk(chunk_index, chunk_size)``; recent chunks cached."""
+
+    def __init__(self, make_chunk: Callable[[int, int], np.ndarray], chunk: int, description: str, keep: int = 4):
+        self.make_chunk = make_chunk
+        self.chunk = int(chunk)
+        self.description = description
+        self.keep = keep
+        self._cache: dict[int, np.ndarray] = {}
+
+    def _chunk(self, c: int) -> np.ndarray:
+        if c not in self._cache:
+            arr = np.asarray(self.make_chunk(c, self.chunk))
+            if arr.dtype != np.uint16 or arr.ndim != 3:
+                raise ValueError(f"{self.description}: chunk {c} is {arr.dtype} {arr.shape}, expected uint16 NxHxW")
+            while len(self._cache) >= self.keep:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[c] = arr
+        return self._cache[c]
+
+    def get(self, start, count):
+        parts, i = [], start
+        while i < start + count:
+            c, off = divmod(i, self.chunk)
+            take = min(self.chunk - off, start + count - i)
+            parts.append(self._chunk(c)[off:off + take])
+            i += take
+        return np.concatenate(parts, 0)
+
+
+class DirectorySource(GroundTruthSource):
+    """16-bit GT PNGs of a directory (sorted by name, recursively); indices wrap around.
+
+    Unreadable or wrongly formatted files are logged and skipped (the next file is used instead)."""
+
+    def __init__(self, directory: os.PathLike | str):
+        self.directory = Path(directory)
+        if not self.directory.is_dir():
+            raise FileNotFoundError(f"{self.directory}: ground-truth directory does not exist")
+        self.files = sorted(p for p in self.directory.rglob("*.png") if p.is_file())
+        if not self.files:
+            raise FileNotFoundError(f"{self.directory}: no .png ground-truth images found")
+        self.description = f"GT PNG directory {self.directory.name} ({len(self.files)} files)"
+        self._bad: set[Path] = set()
+
+    def _read(self, i: int) -> np.ndarray:
+        for k in range(len(self.files)):
+            path = self.files[(i + k) % len(self.files)]
+            if path in self._bad:
+                continue
+            try:
+                return read_depth_png(path)
+            except (ValueError, OSError) as exc:
+                log.warning("skipping ground-truth file %s: %s", path, exc)
+                self._bad.add(path)
+        raise ValueError(f"{self.directory}: none of the {len(self.files)} PNG files is a 256x256 16-bit depth image")
+
+    def get(self, start, count):
+        return np.stack([self._read(i) for i in range(start, start + count)])
+
+
+def make_source(data, seed: int, chunk: int = 2000) -> GroundTruthSource:
+    """``data``: None (the synthetic generator ``prnet_synth.procedural``), "toy" (``degrade.toyfaces``),
+    a directory of GT PNGs, a uint16 NxHxW array, or a GroundTruthSource."""
+    if isinstance(data, GroundTruthSource):
+        return data
+    if isinstance(data, np.ndarray):
+        return ArraySource(data)
+    if data is None or data in ("procedural", "generator"):
+        try:
+            from prnet_synth import procedural
+            generate = procedural.generate
+        except (ImportError, AttributeError) as exc:
+            raise RuntimeError("the synthetic ground-truth generator prnet_synth.procedural.generate is not "
+                               f"available ({exc}); pass data=<directory of GT PNGs> or data='toy'") from exc
+
+        def make(c, n):
+            return np.stack([s["depth"] for s in generate(n, seed=derive_seed(seed, "gt", c))])
+
+        return ChunkedSource(make, chunk, "synthetic generator (prnet_synth.procedural)")
+    if data == "toy":
+        from degrade.toyfaces import toy_faces
+
+        return ChunkedSource(lambda c, n: toy_faces(n, seed=derive_seed(seed, "toy", c)), chunk,
+                             "toy faces (degrade.toyfaces)")
+    return DirectorySource(data)
+
+
+def stage_pairs(source: GroundTruthSource, session: Session, stage: int, seed: int, repeat: int,
+                degrade_chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """(degraded, ground truth) uint16 arrays of one stage, variants interleaved per ground truth.
+
+    Degradation seeds depend on (seed, session, stage, repeat), not on the model, so DL-Alpha,
+    DL-Beta and DL-Gamma see the same "240 000" pairs; each DL-Delta repetition draws fresh
+    degradations of the same ground truths."""
+    import degrade
+
+    start, n = session.stage(stage)
+    gt = source.get(start, n)
+    nv = len(session.variants)
+    gt_rep = np.repeat(gt, nv, axis=0)                       # g0 g0 g0 g1 g1 g1 ...
+    variants = [session.variants[i % nv] for i in range(len(gt_rep))]
+    out = np.empty_like(gt_rep)
+    for k, i in enumerate(range(0, len(gt_rep), degrade_chunk)):
+        chunk = gt_rep[i:i + degrade_chunk]
+        var = variants[i:i + degrade_chunk]
+        m = len(chunk)
+        if m < degrade_chunk:  # keep one batch shape (the renderer is XLA-compiled per shape)
+            pad = degrade_chunk - m
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, 0)])
+            var = var + [var[-1]] * pad
+        s = derive_seed(seed, "degrade", session.name, stage, repeat, k)
+        out[i:i + m] = np.asarray(degrade.degrade_batch(chunk, s, variant=var))[:m]
+    return out, gt_rep
+
+
+# ----------------------------------------------------------------------------- strategy
+def choose_strategy():
+    """MirroredStrategy on several GPUs, OneDeviceStrategy on one GPU, the default strategy on CPU."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    if len(gpus) == 1:
+        return tf.distribute.OneDeviceStrategy(gpus[0].name)
+    return tf.distribute.get_strategy()
+
+
+def set_precision_policy() -> str:
+    """mixed_float16 on GPU, float32 otherwise (mixed precision is slower on CPUs); returns the name."""
+    import keras
+    import tensorflow as tf
+
+    name = "mixed_float16" if tf.config.list_logical_devices("GPU") else "float32"
+    keras.mixed_precision.set_dtype_policy(name)
+    return name
+
+
+# ----------------------------------------------------------------------------- data feeding
+def _batches(deg: np.ndarray, gt: np.ndarray, batch: int, size: int, seed: int, start_epoch: int = 0):
+    """keras.utils.PyDataset of shuffled (degraded, target) float batches in [0, 1], random crops of
+    ``size`` px at native scale when ``size`` is smaller than the images."""
+    import keras
+
+    class Pairs(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch = start_epoch
+            self.order = self._order()
+
+        def _order(self):
+            return np.random.default_rng(derive_seed(seed, "shuffle", self.epoch)).permutation(len(deg))
+
+        def __len__(self):
+            return math.ceil(len(deg) / batch)
+
+        def __getitem__(self, i):
+            idx = np.sort(self.order[i * batch:(i + 1) * batch])
+            x, y = deg[idx], gt[idx]
+            h, w = x.shape[1:3]
+            if size < h or size < w:
+                rng = np.random.default_rng(derive_seed(seed, "crop", self.epoch, i))
+                xs, ys = np.empty((len(idx), size, size), np.uint16), np.empty((len(idx), size, size), np.uint16)
+                for k in range(len(idx)):
+                    r, c = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
+                    xs[k], ys[k] = x[k, r:r + size, c:c + size], y[k, r:r + size, c:c + size]
+                x, y = xs, ys
+            scale = np.float32(1.0 / 65535.0)
+            return x[..., None].astype(np.float32) * scale, y[..., None].astype(np.float32) * scale
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self.order = self._order()
+
+    return Pairs()
+
+
+# ----------------------------------------------------------------------------- state and logs
+@dataclass
+class _State:
+    label: str
+    preset: str
+    seed: int
+    session: int = 0
+    stage: int = 0
+    epoch: int = 0          # epochs completed in the current stage
+    global_epoch: int = 0   # epochs completed in total
+    best: Optional[float] = None
+    latest: Optional[str] = None
+    done: bool = False
+    seconds: float = 0.0
+
+    @classmethod
+    def load(cls, path: Path) -> Optional["_State"]:
+        if not path.is_file():
+            return None
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: corrupt training state ({exc}); delete it to restart this model") from exc
+
+    def save(self, path: Path):
+        atomic_write_json(path, asdict(self))
+
+
+_CSV_COLUMNS = ("model", "session", "stage", "epoch", "global_epoch", "pairs", "loss", "best", "saved", "seconds")
+
+
+def _write_csv(path: Path, rows: list[dict]):
+    lines = [",".join(_CSV_COLUMNS)]
+    for r in rows:
+        lines.append(",".join(str(r[c]) for c in _CSV_COLUMNS))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def _read_csv(path: Path, upto_global_epoch: int) -> list[dict]:
+    if not path.is_file():
+        return []
+    rows = []
+    text = path.read_text().strip().splitlines()
+    for line in text[1:]:
+        vals = line.split(",")
+        if len(vals) != len(_CSV_COLUMNS):
+            continue
+        r = dict(zip(_CSV_COLUMNS, vals))
+        if int(r["global_epoch"]) <= upto_global_epoch:
+            rows.append(r)
+    return rows
+
+
+def _paths(label: str, preset: str, out_dir: Optional[Path]):
+    from prnet_synth.paths import results_dir, weights_path
+
+    if out_dir is None:
+        weights = weights_path(label, preset)
+        logs = results_dir() / "training" / preset
+    else:
+        weights = Path(out_dir) / f"{label}.keras"
+        logs = Path(out_dir) / "logs"
+    work = logs / "_work" / label
+    return weights, logs / f"{label}.csv", work
+
+
+# ----------------------------------------------------------------------------- training
+def _compile(model, p: EnhancerPreset):
+    import keras
+
+    loss = {"mse": keras.losses.MeanSquaredError(), "mae": keras.losses.MeanAbsoluteError()}[p.loss]
+    model.compile(optimizer=keras.optimizers.Adam(p.learning_rate), loss=loss)
+
+
+def _export(best_weights: Path, label: str, p: EnhancerPreset, weights: Path):
+    """Write the best weights as an uncompiled float32 .keras model (no optimiser state), atomically."""
+    import keras
+
+    model = build_enhancer_network(label, p.width_multiplier, input_size=None, name=label.replace("-", "_"))
+    model.load_weights(best_weights)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    tmp = weights.parent / f".{weights.stem}.tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, weights)
+    return weights
+
+
+def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=None, data=None,
+              source: Optional[GroundTruthSource] = None, force: bool = False, verbose: bool = True,
+              stop_after_epochs: Optional[int] = None) -> dict:
+    """Train one enhancer (its previous DL-Delta model must exist). Returns a summary dict.
+
+    ``stop_after_epochs``: return (unfinished, resumable) after that many epochs of this call."""
+    import keras
+
+    p = get_preset(preset)
+    label_base = base_label(label)
+    if label_base == "DL-Delta" and label == "DL-Delta":
+        label = "DL-Delta-1"
+    weights, csv_path, work = _paths(label, p.name, Path(out_dir) if out_dir is not None else None)
+    state_path = work / "state.json"
+    state = _State.load(state_path)
+    if state is not None and (state.preset != p.name or state.seed != seed):
+        log.warning("%s: discarding the training state of preset %s seed %s (now %s seed %s)", label,
+                    state.preset, state.seed, p.name, seed)
+        state = None
+    if weights.is_file() and not force and (state is None or state.done):
+        _say(verbose, f"{label}: weights exist at {weights}, skipped (force=True retrains)")
+        return {"label": label, "weights": str(weights), "status": "exists"}
+    if force and state is not None and state.done:
+        state = None
+    sessions = curriculum(label, p)
+    source = source or make_source(data, seed, p.gt_chunk)
+    strategy = choose_strategy()
+    policy = set_precision_policy()
+    best_file = work / "best.weights.h5"
+    work.mkdir(parents=True, exist_ok=True)
+
+    with strategy.scope():
+        model = build_enhancer_network(label, p.width_multiplier, input_size=None, name=label.replace("-", "_"))
+        _compile(model, p)
+        if state is not None and state.latest and (work / state.latest).is_file():
+            model = keras.models.load_model(work / state.latest, compile=True)
+            _say(verbose, f"{label}: resuming at session {state.session + 1}/{len(sessions)} "
+                          f"stage {state.stage + 1} epoch {state.epoch + 1} (after {state.global_epoch} epochs)")
+        else:
+            state = _State(label=label, preset=p.name, seed=seed)
+            prev = previous_model(label)
+            if prev is not None:
+                prev_weights, _, _ = _paths(prev, p.name, Path(out_dir) if out_dir is not None else None)
+                if not prev_weights.is_file():
+                    raise FileNotFoundError(f"{prev_weights}: {label} starts from {prev}, which is not trained yet")
+                model.set_weights(keras.models.load_model(prev_weights, compile=False).get_weights())
+                _say(verbose, f"{label}: starting from {prev} ({prev_weights.name})")
+            if best_file.exists():
+                best_file.unlink()
+    rows = _read_csv(csv_path, state.global_epoch)
+    repeat = int(label.rsplit("-", 1)[1]) if label.startswith("DL-Delta-") else 0
+    epochs_this_call = 0
+    t_start = time.perf_counter()
+    sec0 = state.seconds
+
+    class Tracker(keras.callbacks.Callback):
+        """After ModelCheckpoint: CSV row, progress line, then the resumable state (in that order)."""
+
+        def __init__(self, sess_i, sess, stage_i, n_pairs):
+            super().__init__()
+            self.sess_i, self.sess, self.stage_i, self.n_pairs = sess_i, sess, stage_i, n_pairs
+            self.t0 = time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            nonlocal epochs_this_call
+            loss = float(logs["loss"])
+            saved = state.best is None or loss < state.best
+            if saved:
+                state.best = loss
+            state.epoch = epoch + 1
+            state.global_epoch += 1
+            dt = time.perf_counter() - self.t0
+            rows.append({"model": label, "session": self.sess.name, "stage": self.stage_i + 1, "epoch": epoch + 1,
+                         "global_epoch": state.global_epoch, "pairs": self.n_pairs, "loss": f"{loss:.6g}",
+                         "best": f"{state.best:.6g}", "saved": int(saved), "seconds": f"{dt:.2f}"})
+            _write_csv(csv_path, rows)
+            _say(verbose, f"{label} | {self.sess.name} {self.sess_i + 1}/{len(sessions)} | stage "
+                          f"{self.stage_i + 1}/{self.sess.n_stages} ({self.n_pairs} pairs) | epoch "
+                          f"{epoch + 1}/{self.sess.epochs} | loss {loss:.5f}{' (saved)' if saved else ''} | {dt:.1f} s")
+            name = f"latest-{state.global_epoch:05d}.keras"
+            self.model.save(work / name)
+            old, state.latest = state.latest, name
+            state.seconds = sec0 + time.perf_counter() - t_start
+            state.save(state_path)
+            if old and old != name and (work / old).exists():
+                (work / old).unlink()
+            epochs_this_call += 1
+            if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
+                self.model.stop_training = True
+
+    global_batch = p.batch_size * strategy.num_replicas_in_sync
+    for si in range(state.session, len(sessions)):
+        sess = sessions[si]
+        for sj in range(state.stage if si == state.session else 0, sess.n_stages):
+            if state.session != si or state.stage != sj:
+                state.session, state.stage, state.epoch = si, sj, 0
+                if sj == 0:
+                    state.best = None  # a new training session: ModelCheckpoint starts afresh
+                state.save(state_path)
+            if state.epoch >= sess.epochs:
+                continue
+            ts = time.perf_counter()
+            deg, gt = stage_pairs(source, sess, sj, seed, repeat, p.degrade_chunk)
+            _say(verbose, f"{label} | {sess.name} {si + 1}/{len(sessions)} | stage {sj + 1}/{sess.n_stages}: "
+                          f"{len(deg)} pairs ({'+'.join(sess.variants)}) ready in {time.perf_counter() - ts:.1f} s")
+            data_seq = _batches(deg, gt, global_batch, min(p.train_size, gt.shape[1]),
+                                derive_seed(seed, label, si, sj), start_epoch=state.epoch)
+            checkpoint = keras.callbacks.ModelCheckpoint(
+                str(best_file), monitor="loss", mode="min", save_best_only=True, save_weights_only=True,
+                initial_value_threshold=state.best)
+            model.fit(data_seq, epochs=sess.epochs, initial_epoch=state.epoch, verbose=0, shuffle=False,
+                      callbacks=[checkpoint, Tracker(si, sess, sj, len(deg))])
+            if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
+                return {"label": label, "status": "stopped", "global_epoch": state.global_epoch}
+    _export(best_file, label, p, weights)
+    atomic_write_json(weights.with_suffix(".json"), provenance(
+        p.name, seed, source.description, model=label, best_loss=state.best, epochs=state.global_epoch,
+        seconds=round(state.seconds, 1), precision=policy, replicas=strategy.num_replicas_in_sync,
+        width_multiplier=p.width_multiplier, train_size=p.train_size,
+        curriculum=[asdict(s) for s in sessions]))
+    state.done = True
+    if state.latest and (work / state.latest).exists():
+        (work / state.latest).unlink()
+    state.latest = None
+    state.save(state_path)
+    _say(verbose, f"{label}: done in {state.seconds:.0f} s, best loss {state.best:.5f} -> {weights}")
+    return {"label": label, "weights": str(weights), "status": "trained", "best_loss": state.best,
+            "epochs": state.global_epoch, "seconds": state.seconds}
+
+
+def _say(verbose: bool, msg: str):
+    log.info(msg)
+    if verbose:
+        print(msg, flush=True)
+
+
+def _with_dependencies(labels: Sequence[str]) -> list[str]:
+    want = set()
+    for label in labels:
+        if label == "DL-Delta":
+            label = "DL-Delta-1"
+        if label not in ORDER:
+            raise ValueError(f"unknown enhancer label {label!r}; expected some of {ORDER}")
+        want.add(label)
+        while (prev := previous_model(label)) is not None:
+            want.add(prev)
+            label = prev
+    return [l for l in ORDER if l in want]
+
+
+def train_enhancers(labels: Optional[Sequence[str]] = None, preset: "str | EnhancerPreset" = "quick", seed: int = 0,
+                    out_dir=None, data=None, force: bool = False, verbose: bool = True) -> list[dict]:
+    """Train the given enhancers (default: all 7, in the order Alpha, Beta, Gamma, Delta-1..4) with the
+    IV-C curriculum; DL-Delta-n pulls in DL-Delta-1..n-1. Finished models are skipped, an interrupted
+    one resumes. Weights go to ``prnet_synth.paths.weights_path(label, preset)`` (or ``out_dir``)."""
+    p = get_preset(preset)
+    todo = _with_dependencies(labels or ORDER)
+    source = make_source(data, seed, p.gt_chunk)
+    t0 = time.perf_counter()
+    results = []
+    for label in todo:
+        results.append(train_one(label, p, seed, out_dir=out_dir, source=source, force=force, verbose=verbose))
+    _say(verbose, f"trained {', '.join(todo)} in {time.perf_counter() - t0:.0f} s")
+    return results
