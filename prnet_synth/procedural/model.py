@@ -6,7 +6,7 @@ y up, z towards the camera (larger = nearer, as in the rasteriser). Eyes at y = 
 The head is a stack of horizontal super-ellipse cross-sections: at height ``Y`` the section point
 at angle ``theta`` (0 = straight ahead) is ``(W(Y) S(sin theta), Y, D(Y) S(cos theta))`` with
 ``S(s) = sign(s) |s|^(2/p(Y))`` and ``D = Df`` in front, ``Db`` behind. The profiles ``W, Df, Db, p``
-are monotone cubic (PCHIP) curves through identity-dependent control points, closed at the top of
+are natural cubic splines through identity-dependent control points, closed at the top of
 the head and under the chin by elliptic caps. Facial features are added in front as smooth bumps
 and dents of z over the *rest plane* ``(X, Y) = (W(Y) S(sin theta), Y)``; expressions then move the
 surface (smile: mouth corners up and out, cheeks raised; open mouth: everything below the lip line
@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
+from scipy.interpolate import CubicSpline
 
 EXPRESSIONS = ("neutral", "smile", "open_mouth")
 
@@ -38,8 +38,8 @@ def sample_identity(rng: np.random.Generator) -> dict:
         "forehead_slope": g(0.35, 0.1, 0.1, 0.6),
         "cheek_w": g(71, 3.5),         # half width at the cheekbones
         "jaw_w": g(56, 4),             # half width at the jaw angle
-        "chin_w": g(30, 4),            # half width 12 mm above the chin bottom
-        "chin_y": g(-112, 5),          # chin bottom (menton)
+        "chin_w": g(34, 3),            # half width 12 mm above the chin bottom
+        "chin_y": g(-109, 5),          # chin bottom (menton)
         "chin_z": g(2, 3),             # chin projection relative to the mouth plane
         "mouth_y": g(-71, 3.5),        # lip line
         "mouth_w": g(25, 2),           # half width of the mouth
@@ -116,15 +116,18 @@ class Head:
         top, chin = p["head_top"], p["chin_y"]
         my = p["mouth_y"]
         # profiles over Y (before the caps); control points are strictly increasing in Y
-        ys = np.array([chin - 2, chin + 12, my - 15, my, -30.0, -12.0, 12.0, 40.0, top + 2])
-        w = np.array([p["chin_w"] * 0.9, p["chin_w"], p["jaw_w"] * 0.93, p["jaw_w"] + 3,
-                      p["cheek_w"], p["cheek_w"] + 0.5, p["head_w"] - 2, p["head_w"], p["head_w"] - 4])
+        lower = my - chin                            # lip line to chin, >= 32 mm
+        ys = np.array([chin - 2, chin + 12, my - 0.38 * lower, my, -30.0, -12.0, 12.0, 40.0, top + 2])
+        w = np.array([p["chin_w"] * 0.9, p["chin_w"], p["jaw_w"] * 0.9, p["jaw_w"],
+                      p["cheek_w"] - 2.0, p["cheek_w"], p["head_w"] - 2, p["head_w"], p["head_w"] - 4])
         fz = p["forehead_z"]
-        df = np.array([fz - 6 + p["chin_z"], fz - 4 + p["chin_z"], fz - 7, fz - 4, fz - 5, fz - 4, fz - 1,
+        df = np.array([fz - 8 + p["chin_z"], fz - 6 + p["chin_z"], fz - 6, fz - 5, fz - 5, fz - 4, fz - 1,
                        fz - 22 * p["forehead_slope"], fz - 35 * p["forehead_slope"]])
         db = np.array([30.0, 40.0, 52.0, 62.0, 80.0, p["head_back"] - 8, p["head_back"], p["head_back"], 95.0])
         pe = np.array([1.6, 1.7, 1.9, 2.1, 2.3, 2.5, 2.6, 2.6, 2.4])
-        self._prof = PchipInterpolator(ys, np.stack([w, df, db, pe], -1), axis=0, extrapolate=True)
+        # C2 cubic spline (a PCHIP curve is only C1: its curvature jumps showed as creases in
+        # the shading at the control heights)
+        self._prof = CubicSpline(ys, np.stack([w, df, db, pe], -1), axis=0, bc_type="natural", extrapolate=True)
         self.y_top = top
         self.y_bot = chin
         self.cap_top = 38.0                      # elliptic cap above this height
@@ -159,7 +162,7 @@ class Head:
         # brow ridge
         dz += p["brow_ridge"] * _gauss(ax - 24.0, Y - (ey + p["brow_y"] + 1.0), 22.0, 6.5)
         # temples
-        dz -= 5.0 * _gauss(ax - 62.0, Y - 22.0, 9.0, 16.0)
+        dz -= 3.0 * _gauss(ax - 62.0, Y - 22.0, 10.0, 16.0)
         # cheekbones and the hollow under them
         cheek_up = 2.5 * e["smile"]
         dz += (p["cheekbone"] + 2.0 * e["smile"]) * _gauss(ax - 44.0, Y - (-24.0 + cheek_up), 13.0, 11.0)
@@ -182,8 +185,8 @@ class Head:
         dz += p["lip_z"] * 1.05 * _gauss(X, Y - (my - p["lip_lo"] * 0.5), mw * 0.58, p["lip_lo"] * 0.6)
         dz -= 1.8 * _gauss(X, Y - my, mw * 0.8, 1.0)
         dz -= 2.5 * _gauss(ax - mw, Y - my, 3.0, 3.0)
-        dz -= 3.0 * _gauss(X, Y - (my - p["lip_lo"] - 5.0), 14.0, 3.5)
-        dz += 5.0 * _gauss(X, Y - (p["chin_y"] + 13.0), 13.0, 8.0)
+        dz -= 2.0 * _gauss(X, Y - (my - p["lip_lo"] - 5.0), 14.0, 4.0)
+        dz += 3.5 * _gauss(X, Y - (p["chin_y"] + 13.0), 13.0, 9.0)
         return dz
 
     # --- expression motion (rest plane -> displacement)
@@ -256,7 +259,7 @@ class Head:
         p, e = self.ident, self.expr
         L = np.zeros((68, 2))
         # jaw targets on the frontal outline (x = +-W(Y)), equal arc length from Y0 to the chin
-        y0 = 2.0
+        y0 = 6.0
         yy = np.linspace(y0, self.y_bot, 400)
         W = self.profiles(yy)[0]
         seg = np.hypot(np.diff(W), np.diff(yy))

@@ -139,9 +139,9 @@ def _head_grid(head: Head, res: float):
 def _neck(p: dict):
     n_c, ys = 28, np.array([p["mouth_y"] + 5.0, -150.0, -200.0, -260.0, -330.0])
     a = np.linspace(-np.pi, np.pi, n_c, endpoint=False)
-    w, d = 0.78 * p["jaw_w"], 52.0
+    w, d = 0.7 * p["jaw_w"], 46.0
     A, Y = np.meshgrid(a, ys, indexing="xy")
-    P = np.stack([w * np.sin(A), Y, -28.0 + d * np.cos(A)], -1).reshape(-1, 3)
+    P = np.stack([w * np.sin(A), Y, -36.0 + d * np.cos(A)], -1).reshape(-1, 3)
     n = np.stack([np.sin(A) / w, np.zeros_like(A), np.cos(A) / d], -1).reshape(-1, 3)
     n /= np.linalg.norm(n, axis=1, keepdims=True)
     return P, n, meshes.grid_triangles(len(ys), n_c, wrap_cols=True)
