@@ -157,3 +157,24 @@ def test_png_pairs_round_trip_and_errors(tmp_path):
     empty.mkdir()
     with pytest.raises(rsio.RealSenseFormatError, match="empty"):
         list(rsio.read_png_pairs(empty))
+
+
+def test_ros1_bag_asset_reads_every_frame_exactly():
+    """A ROS1 .bag (the RealSense Viewer format of the paper's D435 data), written once with pyrealsense2
+    2.56.5 by tests/data/make_realsense_ros1_bag.py, read by the pinned pyrealsense2."""
+    import importlib.util
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parent / "data"
+    spec = importlib.util.spec_from_file_location("make_bag", data / "make_realsense_ros1_bag.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path = data / "realsense_ros1_depth_color.bag"
+    assert path.read_bytes()[:13] == b"#ROSBAG V2.0\n"
+    got = list(rsio.read_recording(path))
+    assert [f.frame_number for f in got] == [1, 2, 3, 4]
+    for f in got:
+        depth, color = mod.frame_arrays(f.index)
+        np.testing.assert_array_equal(f.depth, depth)
+        np.testing.assert_array_equal(f.color, color)
+        assert f.depth_scale == pytest.approx(0.001, rel=1e-6)
