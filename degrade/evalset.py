@@ -142,7 +142,7 @@ def write_eval_set(out_dir: str | os.PathLike, gt_source: Any, n: int, seed: int
             return {k: ({**rec.get(k), "description": None} if k == "config" and isinstance(rec.get(k), dict)
                         else rec.get(k)) for k in params}
 
-        before, now = comparable(old), comparable(params)
+        before, now = comparable(old), comparable(json.loads(json.dumps(params)))
         diff = sorted(k for k in params if before[k] != now[k])
         if diff:
             raise ValueError(f"{mpath}: holds a different evaluation set (differs in {diff}); "
