@@ -227,8 +227,8 @@ class Head:
         X = W * Sx
         z = np.where(ct >= 0, Df, Db) * Sz
         front = np.clip(ct, 0.0, 1.0) ** 1.5
-        sel = front > 0
         X, Y, z, front = np.broadcast_arrays(X, Y, z, front)
+        sel = front > 0
         feat = np.zeros_like(z)
         dx, dy, dz = np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
         Xs, Ys = X[sel], Y[sel]

@@ -120,7 +120,7 @@ def _head_grid(head: Head, res: float):
     a = 0.5
     theta = np.pi * (a * t + (1 - a) * t ** 3)
     TH, YY = np.meshgrid(theta, rows, indexing="xy")
-    P, X, feat = head.points(TH, YY, with_features=True)
+    P, X, feat = head.points(theta[None, :], rows[:, None], with_features=True)  # profiles per row only
     # normals from grid differences: d/dtheta (columns, periodic) x d/dY (rows run downwards)
     dth = np.roll(P, -1, 1) - np.roll(P, 1, 1)
     dy = np.empty_like(P)
