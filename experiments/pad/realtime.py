@@ -617,7 +617,7 @@ def run(frames: Iterable, enhancer, config: PadConfig = PadConfig(), out_dir: Op
     lat = {s: [] for s in STAGES}
     total = []
     n = 0
-    last_img = None
+    last = None
     it: Iterator = prefetch(frames, prefetch_frames) if prefetch_frames > 0 else iter(frames)
     start = time.perf_counter()
     t_prev = start
@@ -634,7 +634,8 @@ def run(frames: Iterable, enhancer, config: PadConfig = PadConfig(), out_dir: Op
             n += 1
             now = time.perf_counter()
             total.append((now - t0) * 1e3)
-            fps_now = 1.0 / max(now - t_prev, 1e-9)
+            inst = 1.0 / max(now - t_prev, 1e-9)
+            fps_now = inst if fps_now is None else 0.9 * fps_now + 0.1 * inst   # smoothed for the overlay
             t_prev = now
             for s in STAGES:
                 lat[s].append(res.latency_ms[s])
@@ -643,12 +644,11 @@ def run(frames: Iterable, enhancer, config: PadConfig = PadConfig(), out_dir: Op
                 log_fh.flush()
             if on_frame is not None:
                 on_frame(res)
-            if display or (out is not None):
-                last_img = overlay(frame.color, res, fps_now)
+            last = (frame.color, res, fps_now)      # drawn once at the end when there is no display
             if display:
                 import cv2
 
-                cv2.imshow("PAD", last_img[..., ::-1])
+                cv2.imshow("PAD", overlay(*last)[..., ::-1])
                 if (cv2.waitKey(1) & 0xFF) in (27, ord("q")):
                     break
     finally:
@@ -675,8 +675,8 @@ def run(frames: Iterable, enhancer, config: PadConfig = PadConfig(), out_dir: Op
     }
     if out is not None:
         os.replace(out / "frames.jsonl.partial", out / "frames.jsonl")
-        if last_img is not None:
-            write_png(out / "last_overlay.png", last_img)
+        if last is not None:
+            write_png(out / "last_overlay.png", overlay(*last))
         atomic_write_json(out / "summary.json", summary)
     return summary
 
