@@ -139,3 +139,18 @@ def test_asynchronous_scoring_reaches_the_same_decision(tmp_path, face):
     assert 4 <= summary["faces_scored"] <= N_FRAMES
     assert summary["decision"] == rt.BONA_FIDE
     assert summary["latency_ms"]["enhancement"]["n"] == summary["faces_scored"]
+
+
+def test_face_leaving_the_frame_is_not_scored(face):
+    colors, depths = make_sequence("bona_fide", 10, seed=3, face=face)
+    empty_c = np.full_like(colors[0], 120)
+    empty_d = np.full_like(depths[0], 900)
+    frames = [rsio.RGBDFrame(i, c, d, 0.001) for i, (c, d) in enumerate(zip(colors, depths))]
+    frames += [rsio.RGBDFrame(10 + i, empty_c, empty_d, 0.001) for i in range(6)]
+    proc = rt.PadProcessor(rt.make_enhancer("None"), rt.PadConfig(detect_every=5, min_frames=8))
+    res = [proc.process(f) for f in frames]
+    assert all(len(r.faces) == 1 for r in res[:10])
+    # frame 10 runs the detector: no face -> the track is kept for re-association but not scored
+    assert all(len(r.faces) == 0 for r in res[10:])
+    (track,) = proc.all_tracks()
+    assert track.frames == 10 and track.decision == rt.BONA_FIDE

@@ -60,7 +60,7 @@ class PadConfig:
     min_face_px: int = 40            # ignore detections smaller than this (colour pixels)
     max_faces: int = 4
     track_iou: float = 0.3           # a detection continues a track when their boxes overlap this much
-    max_missed: int = 1              # detector runs a track may miss before it is dropped
+    max_missed: int = 1              # detector runs a track may miss (unscored) before it is dropped
     max_pad_error: float = 0.25      # per-frame pass: IV-G PAD error <= this ...
     bounds: PlausibilityBounds = PlausibilityBounds()   # ... and every plausibility bound holds
     window: int = 15                 # temporal decision over the last `window` frames of a track
@@ -357,7 +357,8 @@ class PadProcessor:
         from prnet_synth.landmarks import detect_faces, landmarks68
 
         cfg = self.cfg
-        if self._frame % cfg.detect_every == 0 or not self.tracks:
+        active = [t for t in self.tracks if t.missed == 0]
+        if self._frame % cfg.detect_every == 0 or not active:
             boxes = [b for b in detect_faces(image, cfg.upsample) if min(b.width, b.height) >= cfg.min_face_px]
             boxes = boxes[:cfg.max_faces]
             used, out, keep = set(), [], []
@@ -370,12 +371,13 @@ class PadProcessor:
                         if iou >= best_iou:
                             best, best_iou = j, iou
                 if best is None:
+                    # not seen by the detector: kept for re-association but neither tracked nor
+                    # scored (a face that left must not collect failing frames)
                     t.missed += 1
                     if t.missed > cfg.max_missed:
                         self.ended.append(t)
                     else:
                         keep.append(t)
-                        out.append((t, tuple(t.box()), False))
                     continue
                 used.add(best)
                 b = boxes[best]
@@ -390,13 +392,9 @@ class PadProcessor:
                     keep.append(t)
                     out.append((t, tuple(b[:4]), True))
             self.tracks = keep
-            # tracks that missed the detector this time are still followed by their landmarks
-            for k, (t, box, det) in enumerate(out):
-                if not det:
-                    t.landmarks = landmarks68(image, box)
             return out
         out = []
-        for t in self.tracks:
+        for t in active:
             box = t.predicted_box()
             t.landmarks = landmarks68(image, box)
             out.append((t, box, False))
