@@ -77,7 +77,11 @@ def main(argv=None):
     ap.add_argument("--reference-triangles", type=int, default=4000)
     a = ap.parse_args(argv)
 
+    import cv2
+
     from prnet_synth import procedural, raster
+
+    cv2.setNumThreads(1)
 
     v, f = prnet_sized_mesh()
     raster.rasterize(v, f)
