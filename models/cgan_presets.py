@@ -79,7 +79,7 @@ PINI_PRESETS = {
         decoder_filters=scaled((512, 256, 128, 64), 8), batch_size=16, pix2pix_ngf=8, pix2pix_ndf=8,
         pix2pix_batch_size=4, siamese_filters=scaled((64, 128, 256, 256, 256), 8), siamese_fc=(32, 16),
         siamese_epochs=6, siamese_train_pairs=2000, val_pairs_per_cell=30, test_pairs_per_cell=60,
-        n_train=320, n_test=120, n_val=48, epochs=8, train_identities=12, test_identities=4),
+        n_train=320, n_test=120, n_val=48, epochs=8, train_identities=32, test_identities=4),
 }
 
 FABBRI_PRESETS = {
@@ -88,7 +88,7 @@ FABBRI_PRESETS = {
         "quick", input_size=64, encoder_filters=scaled((64, 128, 256, 512), 16),
         decoder_filters=scaled((256, 128, 64, 32), 16), disc_filters=scaled((64, 128, 256, 512), 16),
         batch_size=16, pix2pix_ngf=8, pix2pix_ndf=8, pix2pix_batch_size=4, attr_epochs=8,
-        attr_filters=(8, 16, 32), n_train=320, n_test=120, epochs=8, train_identities=12, test_identities=4),
+        attr_filters=(8, 16, 32), n_train=320, n_test=120, epochs=8, train_identities=32, test_identities=4),
 }
 
 PRESETS = {"pini": PINI_PRESETS, "fabbri": FABBRI_PRESETS}
