@@ -83,6 +83,22 @@ def test_frontal_pose_and_nose_tip_nearest(frontal):
         assert np.argmin(lm[:, 2]) == 30
 
 
+def test_depth_rgb_mask_pixel_aligned(frontal):
+    for s in frontal:
+        face = s["mask"] != 0
+        valid = s["depth"] != HOLE
+        # without occluders the valid depth is exactly the labelled face region
+        np.testing.assert_array_equal(face, valid)
+        # the face region is where the rendered head is, not the background: the background is
+        # smooth (low local contrast) while the label boundary coincides with an intensity edge
+        g = s["gray"].astype(np.float64)
+        edge = np.hypot(*np.gradient(g))
+        boundary = face ^ np.roll(face, 1, 1)
+        assert edge[boundary].mean() > 2.0 * edge[~boundary].mean()
+    head = procedural.sample(3, 0, frontal=True, depth_region="head")
+    assert (head["depth"] != HOLE).sum() > (frontal[0]["depth"] != HOLE).sum()
+
+
 def test_landmarks_align_with_depth_and_mask(frontal):
     for s in frontal:
         lm, d, m = s["landmarks"], s["depth"].astype(np.float64), s["mask"]
