@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 from experiments.datasets import realsense as rsio  # noqa: E402
 from experiments.pad import realtime as rt  # noqa: E402
-from experiments.pad.synthetic import face_sample, make_sequence  # noqa: E402
+from experiments.pad.synthetic import detectable_face, make_sequence  # noqa: E402
 from prnet_synth.atomic import atomic_write_json, provenance  # noqa: E402
 from prnet_synth.paths import results_dir  # noqa: E402
 
@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     h, w = (int(v) for v in args.canvas.lower().split("x"))
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_pad_"))
-    face = face_sample(seed=3)
+    face = detectable_face(seed=3)
     colors, depths = make_sequence("bona_fide", args.frames, seed=3, face=face, canvas=(h, w))
     rec = rsio.write_recording(tmp / "bona_fide.db3", colors, depths)
     print(f"recording: {args.frames} frames {w}x{h}, {rec.stat().st_size / 1e6:.1f} MB")

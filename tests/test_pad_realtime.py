@@ -13,14 +13,14 @@ import pytest
 
 from experiments.datasets import realsense as rsio
 from experiments.pad import realtime as rt
-from experiments.pad.synthetic import face_sample, make_sequence
+from experiments.pad.synthetic import detectable_face, make_sequence
 
 N_FRAMES = 12
 
 
 @pytest.fixture(scope="module")
 def face():
-    return face_sample(seed=3)
+    return detectable_face(seed=3)
 
 
 def _record(tmp_path, kind, face, seed=3):

@@ -10,7 +10,7 @@ tf = pytest.importorskip("tensorflow")
 
 from experiments.datasets import realsense as rsio  # noqa: E402
 from experiments.pad import realtime as rt  # noqa: E402
-from experiments.pad.synthetic import face_sample, make_sequence  # noqa: E402
+from experiments.pad.synthetic import detectable_face, make_sequence  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_tflite_bad_file(tmp_path):
 
 
 def test_cli_with_tflite_enhancer(tmp_path, identity_tflite):
-    colors, depths = make_sequence("bona_fide", 10, seed=3, face=face_sample(seed=3))
+    colors, depths = make_sequence("bona_fide", 10, seed=3, face=detectable_face(seed=3))
     rec = rsio.write_recording(tmp_path / "b.db3", colors, depths)
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"window": 10, "min_frames": 6}))

@@ -19,7 +19,7 @@ import numpy as np
 
 from prnet_synth.conventions import HOLE, units_to_mm
 
-__all__ = ["KINDS", "face_sample", "make_sequence"]
+__all__ = ["KINDS", "face_sample", "detectable_face", "make_sequence"]
 
 KINDS = ("bona_fide", "flat", "bent", "bent_horizontal")
 
@@ -30,6 +30,20 @@ def face_sample(seed: int = 0, index: int = 0) -> dict:
     from prnet_synth import procedural
 
     return procedural.sample(seed, index, frontal=True, depth_region="head")
+
+
+def detectable_face(seed: int = 0, tries: int = 10) -> dict:
+    """The first of the frontal procedural faces ``seed``, ``seed + 1``, ... that dlib's detector finds
+    (the PAD program needs a detected face); ValueError when none of ``tries`` is found."""
+    from prnet_synth.landmarks import detect_faces
+
+    for k in range(tries):
+        face = face_sample(seed + k)
+        if detect_faces(face["rgb"]):
+            face = dict(face)
+            face["seed"] = seed + k
+            return face
+    raise ValueError(f"dlib found no face in the procedural faces {seed}..{seed + tries - 1}")
 
 
 def make_sequence(kind: str, n_frames: int = 12, seed: int = 0, face: Optional[dict] = None,
