@@ -73,3 +73,25 @@ def test_tf_dataset_matches_stream():
     np.testing.assert_array_equal(items[1]["depth"], ref[1]["depth"])
     np.testing.assert_array_equal(items[0]["landmarks"], ref[0]["landmarks"])
     assert ds.element_spec["depth"].dtype == tf.uint16
+
+
+def test_failed_sample_is_logged_skipped_and_redone(tmp_path, monkeypatch, caplog):
+    import prnet_synth.procedural.scene as scene
+
+    real = scene.render
+
+    def flaky(seed, index, options):
+        if index == 1:
+            raise RuntimeError("simulated failure")
+        return real(seed, index, options)
+
+    out = tmp_path / "flaky"
+    monkeypatch.setattr(scene, "render", flaky)
+    procedural.write_dataset(out, 3, seed=4, shard_size=2, progress=False)
+    assert "sample 1" in caplog.text
+    assert not (out / "shard_00000" / "manifest.jsonl").exists()   # unfinished: retried later
+    assert (out / "shard_00001" / "manifest.jsonl").exists()
+    assert [r["index"] for r in procedural.read_dataset(out).records] == [2]
+    monkeypatch.setattr(scene, "render", real)
+    procedural.write_dataset(out, 3, seed=4, shard_size=2, progress=False)
+    assert [r["index"] for r in procedural.read_dataset(out).records] == [0, 1, 2]

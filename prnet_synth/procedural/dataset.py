@@ -65,6 +65,8 @@ def write_dataset(out_dir, n: int, seed: int, shard_size: int = 1000, frontal: b
     if n < 0 or shard_size < 1:
         raise ValueError(f"need n >= 0 and shard_size >= 1, got n={n}, shard_size={shard_size}")
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir}: exists and is not a folder")
     o = resolve_options(frontal, **options)
     settings = {"format": FORMAT, "n": n, "seed": seed, "shard_size": shard_size, "frontal": bool(frontal),
                 "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()}}
@@ -93,8 +95,16 @@ def write_dataset(out_dir, n: int, seed: int, shard_size: int = 1000, frontal: b
             bar.update(hi - lo)
             continue
         lines = []
+        failed = 0
         for i in range(lo, hi):
-            s = render(seed, i, o)
+            try:
+                s = render(seed, i, o)
+            except Exception:  # log, skip, continue; the shard stays unfinished and is retried
+                log.exception("sample %d (seed %d) failed; skipped, shard %s will be redone on the next run",
+                              i, seed, d)
+                failed += 1
+                bar.update(1)
+                continue
             names = {m: f"{i:06d}_{m}.png" for m in ("depth", "rgb", "mask")}
             write_depth_png(d / names["depth"], s["depth"])
             write_png(d / names["rgb"], s["rgb"])
@@ -103,7 +113,8 @@ def write_dataset(out_dir, n: int, seed: int, shard_size: int = 1000, frontal: b
                    "landmarks": np.round(s["landmarks"].astype(np.float64), 3).tolist(), "params": s["params"]}
             lines.append(json.dumps(rec, sort_keys=True))
             bar.update(1)
-        atomic_write_text(d / "manifest.jsonl", "\n".join(lines) + "\n")
+        name = "manifest.jsonl" if not failed else "manifest.partial.jsonl"
+        atomic_write_text(d / name, "\n".join(lines) + ("\n" if lines else ""))
     bar.close()
     return out_dir
 
