@@ -154,7 +154,8 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
             per = [probes.concordance(ref[:, j], gen_attr[:, j]) for j in range(len(attr_names))]
             for col, metric in (("attr_accuracy", "accuracy"), ("attr_precision", "precision"),
                                 ("attr_recall", "recall"), ("attr_f1", "f1")):
-                t34.loc[r, col] = float(np.nanmean([p[metric] for p in per])) if per else math.nan
+                vals = [p[metric] for p in per if not math.isnan(p[metric])]
+                t34.loc[r, col] = float(np.mean(vals)) if vals else math.nan
             if key == "cgan":
                 for a, p in zip(attr_names, per):
                     t2_rows.append({"attribute": a, **p, "positives_in_reference": int(ref[:, attr_names.index(a)].sum())})
