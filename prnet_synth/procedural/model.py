@@ -64,6 +64,8 @@ def sample_identity(rng: np.random.Generator) -> dict:
         "iris_rgb": [float(v) for v in _iris(rng)],
         "lip_shift": float(rng.uniform(0.55, 0.8)),   # lip albedo = skin * (1, shift, shift)-ish
     }
+    p["ear_scale"] = g(1.0, 0.08)                     # ear size factor
+    p["ear_angle"] = float(rng.uniform(12.0, 32.0))    # how far the ears stand out (degrees)
     # keep the vertical order nose base < upper lip < lip line < chin (philtrum >= 9 mm,
     # lip line to chin >= 32 mm)
     p["mouth_y"] = min(p["mouth_y"], -(p["nose_len"] + 14.5 + p["lip_up"]))

@@ -91,9 +91,22 @@ def _interp(x, xs, ys):
 
 
 @njit(cache=True)
-def paint_head_pixel(X, Y, front, p, brows, out):
+def _texture(X, Y, tex):
+    """Bilinear lookup of the identity's skin-texture grid (covers X in [-96, 96], Y in [-144, 144])."""
+    n = tex.shape[0]
+    u = min(max((X + 96.0) / 192.0 * (n - 1), 0.0), n - 1.001)
+    v = min(max((Y + 144.0) / 288.0 * (n - 1), 0.0), n - 1.001)
+    i, j = int(v), int(u)
+    fv, fu = v - i, u - j
+    return ((tex[i, j] * (1 - fu) + tex[i, j + 1] * fu) * (1 - fv)
+            + (tex[i + 1, j] * (1 - fu) + tex[i + 1, j + 1] * fu) * fv)
+
+
+@njit(cache=True)
+def paint_head_pixel(X, Y, front, p, brows, tex, out):
     """Albedo (written to out[0:3]) and mask class (returned) of a head pixel."""
-    r, g, b = p[P_SKIN_R], p[P_SKIN_G], p[P_SKIN_B]
+    t = _texture(X, Y, tex)
+    r, g, b = p[P_SKIN_R] * t, p[P_SKIN_G] * t, p[P_SKIN_B] * t
     ax = abs(X)
     hairline = p[P_HAIRLINE] + 6.0 * math.cos(X / 40.0) - 6.0
     cls = BACKGROUND
@@ -202,7 +215,7 @@ def paint_head_pixel(X, Y, front, p, brows, out):
 
 
 @njit(cache=True)
-def shade_image(pix_obj, F, p, brows, obj_albedo, light, bg, rgb_out, mask_out):
+def shade_image(pix_obj, F, p, brows, tex, obj_albedo, light, bg, rgb_out, mask_out):
     """Paint and shade every pixel. F: HxWx7 (normal xyz in the image frame, X, Y, front, ao).
     obj_albedo: (5, 3) albedo of the non-head objects. light: dir xyz, ambient, intensity,
     tint rgb, specular. Writes linear->gamma rgb in [0, 1] and the mask classes."""
@@ -228,7 +241,7 @@ def shade_image(pix_obj, F, p, brows, obj_albedo, light, bg, rgb_out, mask_out):
                 continue
             cls = BACKGROUND
             if o == OBJ_HEAD:
-                cls = paint_head_pixel(F[i, j, 3], F[i, j, 4], F[i, j, 5], p, brows, alb)
+                cls = paint_head_pixel(F[i, j, 3], F[i, j, 4], F[i, j, 5], p, brows, tex, alb)
             else:
                 for c in range(3):
                     alb[c] = obj_albedo[o, c]

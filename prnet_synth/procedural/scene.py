@@ -147,6 +147,34 @@ def _neck(p: dict):
     return P, n, meshes.grid_triangles(len(ys), n_c, wrap_cols=True)
 
 
+@functools.lru_cache(maxsize=256)
+def _skin_texture(seed: int, identity: int) -> np.ndarray:
+    """The identity's skin texture: smooth multiplicative albedo variation (+-7 %) on a 48 x 48
+    grid over the rest plane, from blurred noise at two scales."""
+    rng = _rng(seed, 0x7E, identity)
+    coarse = cv2.resize(rng.normal(0, 1, (6, 6)).astype(np.float32), (48, 48), interpolation=cv2.INTER_CUBIC)
+    fine = cv2.GaussianBlur(rng.normal(0, 1, (48, 48)).astype(np.float32), (0, 0), 1.0)
+    t = 1.0 + 0.045 * coarse / max(float(coarse.std()), 1e-6) + 0.025 * fine / max(float(fine.std()), 1e-6)
+    t = np.clip(t, 0.85, 1.15).astype(np.float64)
+    t.flags.writeable = False
+    return t
+
+
+def _ears(head: Head):
+    """Two ears: flattened ellipsoids at the sides of the head between the brow and the nose
+    base, their rear edge standing out by ``ear_angle`` degrees."""
+    p = head.ident
+    k = p["ear_scale"]
+    ye = -20.0 * k + 2.0
+    w = float(head.profiles(ye)[0])
+    out = []
+    for s in (-1.0, 1.0):
+        rot = rotation(s * (90.0 - p["ear_angle"]), 0.0, 0.0)
+        v, t = meshes.ellipsoid([0.0, 0.0, 0.0], [17.0 * k, 30.0 * k, 3.5], rot=rot, n_lat=10, n_lon=14)
+        out.append((v + np.array([s * (w + 2.0), ye, -12.0]), t))
+    return out
+
+
 def _surface_z(head: Head, X, Y):
     th = head.theta_from_x(np.asarray(X, float), np.asarray(Y, float))
     return head.points(th, np.asarray(Y, float))[0][..., 2]
@@ -274,6 +302,13 @@ def render(seed: int, index: int, options: dict) -> dict:
     tris = [ht, nt + len(hv)]
     obj = [np.full(len(ht), OBJ_HEAD, np.int8), np.full(len(nt), OBJ_NECK, np.int8)]
     off = len(hv) + len(nv)
+    for v, t in _ears(head):          # ears: skin, not part of the face region (like the neck)
+        v = (v - pivot) @ R.T + pivot
+        verts.append(v)
+        norms.append(meshes.vertex_normals(v, t))
+        tris.append(t + off)
+        obj.append(np.full(len(t), OBJ_NECK, np.int8))
+        off += len(v)
     occ_parts, lenses = _occluder_mesh(cap["occluder"], head, cap) if cap["occluder"] != "none" else ([], [])
     if cap["occluder"] == "paper":
         occ_parts = [_paper(cap, lm, hv)]
@@ -334,7 +369,8 @@ def render(seed: int, index: int, options: dict) -> dict:
     brows = np.concatenate([rest[17:22][np.argsort(rest[17:22, 0])], rest[22:27][np.argsort(rest[22:27, 0])]])
     img = np.empty((SIZE, SIZE, 3), np.float32)
     mask = np.empty((SIZE, SIZE), np.uint8)
-    paint.shade_image(pix_obj.astype(np.int32), F, paint.pack_params(ident, head.expr, cap), brows, obj_alb,
+    paint.shade_image(pix_obj.astype(np.int32), F, paint.pack_params(ident, head.expr, cap), brows,
+                      _skin_texture(seed, cap["identity"]), obj_alb,
                       light, _background(cap), img, mask)
     hp = pix_obj == OBJ_HEAD
 
