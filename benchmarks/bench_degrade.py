@@ -61,10 +61,14 @@ def degrade_one_cv2(gt: np.ndarray, rng: np.random.Generator, cfg, variant: str 
     depth = gt.astype(np.float32)
     if cfg.noise_mm > 0:
         sigma = np.float32(cfg.noise_mm * UNITS_PER_MM)
+        # OpenCV's generator (seeded with cv2.setRNGSeed): about 4x faster than numpy's here
+        noise = np.empty((h, w), np.float32)
         if cfg.noise_distribution == "gaussian":
-            depth += sigma * rng.standard_normal((h, w), dtype=np.float32)
+            cv2.randn(noise, 0.0, float(sigma))
         else:
-            depth += sigma * np.float32(math.sqrt(3.0)) * rng.uniform(-1.0, 1.0, (h, w)).astype(np.float32)
+            half = float(sigma) * math.sqrt(3.0)
+            cv2.randu(noise, -half, half)
+        depth += noise
         np.clip(depth, 0.0, MAX_VALID, out=depth)
     k = 2 * int(rng.integers((cfg.blur_size[0] - 1) // 2, (cfg.blur_size[1] - 1) // 2 + 1)) + 1
     if k > 1:
@@ -78,14 +82,17 @@ def degrade_one_cv2(gt: np.ndarray, rng: np.random.Generator, cfg, variant: str 
     if variant == "plain":
         out[~valid] = 65535
     elif variant == "random_background":
-        bg = rng.integers(0, 65536, (h, w), dtype=np.uint16)
+        bg = np.empty((h, w), np.uint16)
+        cv2.randu(bg, 0, 65536)
         out[~valid] = bg[~valid]
     else:
         width = rng.uniform(*cfg.background_range) * MAX_VALID
         lo = rng.uniform(0.0, MAX_VALID - width)
         kb = 2 * int(rng.integers((cfg.background_blur_size[0] - 1) // 2,
                                   (cfg.background_blur_size[1] - 1) // 2 + 1)) + 1
-        bg = cv2.blur(rng.random((h, w), dtype=np.float32), (kb, kb), borderType=cv2.BORDER_REFLECT)
+        bg = np.empty((h, w), np.float32)
+        cv2.randu(bg, 0.0, 1.0)
+        bg = cv2.blur(bg, (kb, kb), borderType=cv2.BORDER_REFLECT)
         bg = np.clip(np.rint(lo + width * bg), 0, MAX_VALID).astype(np.uint16)
         out[~valid] = bg[~valid]
     return out
@@ -109,6 +116,7 @@ def main(argv=None) -> int:
     gt = toy_faces(args.batch, args.size, seed=0)
     gt_tf = tf.constant(gt)
     rng = np.random.default_rng(0)
+    cv2.setRNGSeed(0)
 
     t0 = time.perf_counter()
     degrade.degrade_batch(gt_tf, 0, args.variant, cfg).numpy()

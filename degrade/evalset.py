@@ -97,9 +97,10 @@ class _Source:
             from prnet_synth import procedural
         except ImportError as exc:
             raise ImportError(f"ground-truth source 'procedural' needs prnet_synth.procedural: {exc}") from exc
-        s = _sub_seed(self.seed, 302, k)
-        samples = procedural.generate(stop - start, s, **self.options)
-        return [(f"procedural seed {s} #{j}", np.asarray(d["depth"], np.uint16)) for j, d in enumerate(samples)]
+        # pairs start..stop-1 hold samples start..stop-1 of the generator's sequence for the seed
+        samples = procedural.generate(stop - start, int(self.seed), start=start, **self.options)
+        return [(f"procedural seed {self.seed} #{start + j}", np.asarray(d["depth"], np.uint16))
+                for j, d in enumerate(samples)]
 
 
 def write_eval_set(out_dir: str | os.PathLike, gt_source: Any, n: int, seed: int, *,

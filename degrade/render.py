@@ -78,15 +78,15 @@ def _pick_int(lo_hi, u):
     return tf.minimum(lo + tf.floor(u * (hi - lo + 1)), float(hi))
 
 
-def _sample_pixels(mask, u):
-    """Pick pixels uniformly among mask's ones: mask [N,H,W] float 0/1, u [N,K] -> rows, cols [N,K], ok [N].
+def _sample_pixels(mask, rows, u):
+    """Pick pixels uniformly among a mask's ones: mask [N,H,W] bool, its row counts rows [N,H]
+    (float), u [N,K] in (0, 1) -> rows, cols [N,K] (float), ok [N] (mask not empty).
 
-    Two levels (row by row counts, then column within the row), so it costs O(N*K*(H+W)) besides
-    the row sums, and needs neither searchsorted nor a scatter (XLA-friendly).
+    Two levels (a row by the cumulated row counts, then a column within that row), so besides the
+    row counts it costs O(N*K*(H+W)) and needs neither searchsorted nor a scatter.
     """
     h = tf.shape(mask)[1]
     w = tf.shape(mask)[2]
-    rows = tf.reduce_sum(mask, axis=2)                       # N,H
     cum = tf.cumsum(rows, axis=1)                            # N,H
     total = cum[:, -1]                                       # N
     t = tf.minimum(tf.floor(u * total[:, None]), tf.maximum(total[:, None] - 1.0, 0.0))  # N,K
@@ -94,10 +94,17 @@ def _sample_pixels(mask, u):
     row = tf.minimum(row, h - 1)
     before = tf.gather(cum, row, batch_dims=1) - tf.gather(rows, row, batch_dims=1)
     offset = t - before
-    row_mask = tf.gather(mask, row, batch_dims=1)            # N,K,W
+    row_mask = tf.cast(tf.gather(mask, row, batch_dims=1), tf.float32)   # N,K,W
     col = tf.reduce_sum(tf.cast(tf.cumsum(row_mask, axis=2) <= offset[:, :, None], tf.int32), axis=2)
     col = tf.minimum(col, w - 1)
     return tf.cast(row, tf.float32), tf.cast(col, tf.float32), total > 0
+
+
+def _pixel_masks(gt):
+    """Face (non-hole) and outline masks (bool [N,H,W]) with their row counts (float [N,H])."""
+    valid_f = tf.cast(gt != tf.constant(65535, gt.dtype), tf.float32)
+    outline_f = _outline(valid_f)
+    return (valid_f > 0, tf.reduce_sum(valid_f, axis=2), outline_f > 0, tf.reduce_sum(outline_f, axis=2))
 
 
 def _ellipse_mask(cx, cy, a, b, theta, active, height, width):
@@ -170,16 +177,16 @@ def _stage_fns(cfg: DegradationConfig, need_random: bool, need_blurred: bool):
     sigma = cfg.noise_mm * UNITS_PER_MM
     q_step = cfg.quantize_mm * UNITS_PER_MM
 
-    def geometry(gt, u_holes, u_img):
+    def geometry(masks, u_holes, u_img):
         """Hole parameters [N,E]: centres (outline / random face pixels), axes, angles, active."""
-        valid_f = tf.cast(gt != tf.constant(65535, gt.dtype), tf.float32)
+        valid, valid_rows, outline, outline_rows = masks
         parts = []
         for kind, k0, k1 in (("outline", 0, eo), ("random", eo, eo + er)):
             if k1 == k0:
                 continue
             uh = u_holes[:, k0:k1, :]
-            src = _outline(valid_f) if kind == "outline" else valid_f
-            row, col, ok = _sample_pixels(src, uh[..., 0])
+            src, src_rows = (outline, outline_rows) if kind == "outline" else (valid, valid_rows)
+            row, col, ok = _sample_pixels(src, src_rows, uh[..., 0])
             counts = cfg.outline_holes if kind == "outline" else cfg.random_holes
             radius = cfg.outline_hole_radius if kind == "outline" else cfg.random_hole_radius
             aspect = cfg.outline_hole_aspect if kind == "outline" else cfg.random_hole_aspect
@@ -204,6 +211,7 @@ def _stage_fns(cfg: DegradationConfig, need_random: bool, need_blurred: bool):
         depth = tf.cast(gt, tf.float32)
         m = tf.cast(valid, tf.float32)
         if u_noise is not None:
+            u_noise = (tf.cast(u_noise, tf.float32) + 0.5) * (1.0 / 65536.0)   # 16-bit uniforms on (0, 1)
             if cfg.noise_distribution == "gaussian":
                 z = math.sqrt(2.0) * tf.math.erfinv(2.0 * u_noise - 1.0)
             else:
@@ -220,14 +228,17 @@ def _stage_fns(cfg: DegradationConfig, need_random: bool, need_blurred: bool):
 
         hole_val = tf.fill(tf.shape(depth), 65535.0)
         vid = variant_ids[:, None, None]
+        if need_random or need_blurred:
+            bg_bits = tf.cast(u_bg, tf.float32)
         if need_random:
-            rnd = tf.minimum(tf.floor(u_bg * 65536.0), 65535.0)
+            rnd = bg_bits                                    # fully random: every uint16 value alike
             hole_val = tf.where(vid == 1, rnd, hole_val)
         if need_blurred:
             width = _lerp(cfg.background_range, u_img[:, 3]) * float(MAX_VALID)
             lo = u_img[:, 4] * (float(MAX_VALID) - width)
             rb = _pick_int(bg_r, u_img[:, 5])
             taps = _box_taps(rb, bg_r[1])
+            u_bg = (bg_bits + 0.5) * (1.0 / 65536.0)
             sums = _box_sum(tf.stack([u_bg, tf.ones_like(u_bg)], axis=1), taps, bg_r[1])
             smooth = sums[:, 0] / tf.maximum(sums[:, 1], 1e-6)
             blurred = tf.round(lo[:, None, None] + width[:, None, None] * smooth)
@@ -258,8 +269,10 @@ def renderer(config: DegradationConfig | str | None = None, variants: Sequence[s
     if fn is not None:
         return fn
     geometry, raster, finish = _stage_fns(cfg, need_random, need_blurred)
-    # the geometry stage works on small tensors: plain TF ops are fast there and XLA would only
-    # add seconds of compilation; rasterising and blurring are elementwise work XLA fuses well
+    # the geometry stage (sampling centres, drawing parameters) works on small tensors: plain TF
+    # ops are fast there and XLA would only add seconds of compilation; the per-pixel work (masks,
+    # rasterising, noise and blur) is elementwise and XLA fuses it well
+    masks = tf.function(_pixel_masks, jit_compile=jit_compile, reduce_retracing=True)
     raster = tf.function(raster, jit_compile=jit_compile, reduce_retracing=True)
     finish = tf.function(finish, jit_compile=jit_compile, reduce_retracing=True)
     n_holes = cfg.max_holes
@@ -278,10 +291,18 @@ def renderer(config: DegradationConfig | str | None = None, variants: Sequence[s
 
         u_holes = uniform(_TAG_HOLES, [n, max(n_holes, 1), _N_HOLE_U])
         u_img = uniform(_TAG_IMAGE, [n, _N_IMAGE_U])
-        u_noise = uniform(_TAG_NOISE, [n, h, w]) if with_noise else None
-        u_bg = uniform(_TAG_BACKGROUND, [n, h, w]) if with_bg else None
+        def bits16(tag):
+            # per-pixel 16-bit random integers: each 32-bit Philox output gives two (little-endian
+            # halves), which halves the cost of the largest random draws
+            s = tf.random.experimental.stateless_fold_in(seed, tag, alg=_ALG)
+            half = (h * w + 1) // 2
+            r = tf.random.stateless_uniform([n, half], s, minval=None, maxval=None, dtype=tf.uint32, alg=_ALG)
+            return tf.reshape(tf.reshape(tf.bitcast(r, tf.uint16), [n, 2 * half])[:, :h * w], [n, h, w])
+
+        u_noise = bits16(_TAG_NOISE) if with_noise else None
+        u_bg = bits16(_TAG_BACKGROUND) if with_bg else None
         if n_holes > 0:
-            valid = raster(gt, *geometry(gt, u_holes, u_img))
+            valid = raster(gt, *geometry(masks(gt), u_holes, u_img))
         else:
             valid = gt != tf.constant(65535, tf.uint16)
         return finish(gt, valid, u_img, u_noise, u_bg, variant_ids)
