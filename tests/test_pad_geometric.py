@@ -170,4 +170,4 @@ def test_relief_bound_and_missing_tip():
     assert not p3.ok and p3.nose_protrusion_mm is None and not p3.checks["nose_tip_measured"]
     d3[cy - 6, cx - 6] = 1000                       # one measured pixel in the window is enough
     assert g.plausibility(d3, lm).checks["nose_tip_measured"]
-    assert g.plausibility(d, lm).n_fit == 68 - 9
+    assert g.plausibility(d, lm).n_fit == 68 - 9 - 8        # without nose and inner lips

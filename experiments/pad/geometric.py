@@ -23,7 +23,8 @@ landmark "nearer" than it). A landmark is sampled at its rounded pixel position
 
 ``plausibility`` adds the bounds the real-time program needs beyond IV-G (the paper: "sufficiently
 large or implausible depth deviations leading to rejections"): a printed photo, flat or bent, is a
-smooth low-order surface, so a quadratic surface fitted to the non-nose landmarks predicts the nose
+smooth low-order surface, so a quadratic surface fitted to the other landmarks (all but the nose 27..35
+and the inner lips 60..67) predicts the nose
 tip's depth; a real nose sticks out of that surface by one to three centimetres. See docs/notes/70_pad.md.
 """
 from __future__ import annotations
@@ -129,12 +130,13 @@ class PlausibilityBounds:
     """Bounds on landmark depth geometry (millimetres) beyond IV-G, for the real-time program.
 
     ``min_nose_protrusion_mm``: the nose tip must be at least this much nearer than the quadratic
-    surface fitted to the other (non-nose) landmarks predicts (a flat or bent sheet: about 0).
+    surface fitted to the other landmarks (all but nose and inner lips) predicts (a flat or bent
+    sheet: about 0).
     ``max_nose_protrusion_mm``: ...and not implausibly far out (a pointed object, a spike).
-    ``max_inner_relief_mm``: no measured inner-face landmark (brows, eyes, nose, mouth: 17..67)
-    farther than this behind the nose tip (a real face: about 20-45 mm; the jawline is left out
-    because at the face contour it may lie on ears, hair or neck).
-    ``min_fit_landmarks``: valid non-nose landmarks needed for the fit; fewer -> not plausible.
+    ``max_inner_relief_mm``: no measured brow, nose or eye landmark (17..47) farther than this behind
+    the nose tip (a real face: about 20-45 mm). The jawline is left out because at the face contour
+    it may lie on ears, hair or neck, the mouth because an open mouth is deep.
+    ``min_fit_landmarks``: valid landmarks needed for the fit (of 51); fewer -> not plausible.
     ``tip_search``: the nose tip's depth is the nearest valid depth within +-r pixels of landmark 30,
     r = ``tip_search`` x the landmarks' box size (dlib's tip often sits a few pixels up the nose
     slope; the real tip is the locally nearest point). 0 = the landmark's own pixel.
@@ -158,7 +160,7 @@ BOUNDS_PRESETS: dict[str, PlausibilityBounds] = {
 @dataclass(frozen=True)
 class PlausibilityResult:
     nose_protrusion_mm: Optional[float]
-    relief_mm: Optional[float]      # farthest measured inner-face landmark behind the nose tip
+    relief_mm: Optional[float]      # farthest measured brow/nose/eye landmark behind the nose tip
     n_fit: int
     checks: dict = field(default_factory=dict)   # name -> bool (True = passed)
 
@@ -173,7 +175,9 @@ class PlausibilityResult:
 
 
 _NOSE_SET = set(NOSE)
-_FIT_IDX = np.array([i for i in range(N_LANDMARKS) if i not in _NOSE_SET], dtype=np.int64)
+_INNER = tuple(range(17, 48))     # brows, nose, eyes (not the jaw, not the mouth: an open mouth is deep)
+_INNER_LIP = set(range(60, 68))  # on the mouth opening when the mouth is open
+_FIT_IDX = np.array([i for i in range(N_LANDMARKS) if i not in _NOSE_SET and i not in _INNER_LIP], dtype=np.int64)
 
 
 def _quadric_design(xy: np.ndarray) -> np.ndarray:
@@ -207,8 +211,9 @@ def plausibility(depth: np.ndarray, landmarks: np.ndarray,
     if tip_units is None:
         return PlausibilityResult(None, None, 0, {"nose_tip_measured": False})
     tip = tip_units * mm_per_unit
-    inner = valid.copy()
-    inner[list(JAW)] = False
+    inner = np.zeros(N_LANDMARKS, dtype=bool)
+    inner[list(_INNER)] = True
+    inner &= valid
     relief = float(z[inner].max() - tip)
     fit = _FIT_IDX[valid[_FIT_IDX]]
     checks = {"nose_tip_measured": True, "inner_relief": bool(relief <= bounds.max_inner_relief_mm),
