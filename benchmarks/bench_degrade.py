@@ -6,7 +6,7 @@ implementing the same degradations with the same ``DegradationConfig`` ranges. B
 process on the same ground truth; the script prints pairs/s for both and their ratio, and the
 ratio to the U-Net training rate the renderer has to outpace.
 
-    python benchmarks/bench_degrade.py [--batch 64] [--repeats 5] [--variant plain] [--size 256]
+    python benchmarks/bench_degrade.py [--batch 64] [--repeats 5] [--variant plain|...|all] [--config paper] [--size 256]
 """
 from __future__ import annotations
 
@@ -102,9 +102,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=5, help="timed batches per implementation (interleaved)")
-    ap.add_argument("--variant", default="plain")
+    ap.add_argument("--variant", default="plain", help="plain | random_background | blurred_background | all")
     ap.add_argument("--config", default="paper")
     ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--pipeline-batches", type=int, default=12,
+                    help="also time pairs_dataset over this many batches of 16 (0: skip)")
     args = ap.parse_args(argv)
 
     import tensorflow as tf
@@ -118,31 +120,46 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     cv2.setRNGSeed(0)
 
-    t0 = time.perf_counter()
-    degrade.degrade_batch(gt_tf, 0, args.variant, cfg).numpy()
-    compile_s = time.perf_counter() - t0
-    for i in range(2):  # warm-up of both
-        degrade.degrade_batch(gt_tf, i + 1, args.variant, cfg).numpy()
-        degrade_one_cv2(gt[0], rng, cfg, args.variant)
-
-    t_tf, t_cv = [], []
-    for r in range(args.repeats):  # interleaved, so load changes hit both alike
-        t0 = time.perf_counter()
-        degrade.degrade_batch(gt_tf, 100 + r, args.variant, cfg).numpy()
-        t_tf.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        for i in range(args.batch):
-            degrade_one_cv2(gt[i], rng, cfg, args.variant)
-        t_cv.append(time.perf_counter() - t0)
-    tf_rate = args.batch / float(np.median(t_tf))
-    cv_rate = args.batch / float(np.median(t_cv))
     dev = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-    print(f"device: {dev}; batch {args.batch} of {args.size}x{args.size}; variant {args.variant}; "
-          f"config {args.config}; first call (trace + XLA compile) {compile_s:.1f} s")
-    print(f"TF renderer (batched):   {tf_rate:8.1f} pairs/s")
-    print(f"OpenCV per image (ref.): {cv_rate:8.1f} pairs/s")
-    print(f"ratio TF / OpenCV:       {tf_rate / cv_rate:8.2f}  (goal >= 0.5)")
-    print(f"ratio TF / U-Net training ({UNET_TRAIN_IMG_PER_S} img/s): {tf_rate / UNET_TRAIN_IMG_PER_S:8.1f}  (goal >= 20)")
+    variants = degrade.VARIANTS if args.variant == "all" else (args.variant,)
+    print(f"device: {dev}; batch {args.batch} of {args.size}x{args.size}; config {args.config}; "
+          f"median of {args.repeats} interleaved timings")
+    for variant in variants:
+        t0 = time.perf_counter()
+        degrade.degrade_batch(gt_tf, 0, variant, cfg).numpy()
+        compile_s = time.perf_counter() - t0
+        for i in range(2):  # warm-up of both
+            degrade.degrade_batch(gt_tf, i + 1, variant, cfg).numpy()
+            degrade_one_cv2(gt[0], rng, cfg, variant)
+        t_tf, t_cv = [], []
+        for r in range(args.repeats):  # interleaved, so load changes hit both alike
+            t0 = time.perf_counter()
+            degrade.degrade_batch(gt_tf, 100 + r, variant, cfg).numpy()
+            t_tf.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for i in range(args.batch):
+                degrade_one_cv2(gt[i], rng, cfg, variant)
+            t_cv.append(time.perf_counter() - t0)
+        tf_rate = args.batch / float(np.median(t_tf))
+        cv_rate = args.batch / float(np.median(t_cv))
+        print(f"[{variant}] first call (trace + XLA compile) {compile_s:.1f} s")
+        print(f"  TF renderer (batched):   {tf_rate:8.1f} pairs/s")
+        print(f"  OpenCV per image (ref.): {cv_rate:8.1f} pairs/s")
+        print(f"  ratio TF / OpenCV:       {tf_rate / cv_rate:8.2f}  (goal >= 0.5)")
+        print(f"  ratio TF / U-Net training ({UNET_TRAIN_IMG_PER_S} img/s): "
+              f"{tf_rate / UNET_TRAIN_IMG_PER_S:6.1f}  (goal >= 20)")
+    if args.pipeline_batches > 0:
+        # the tf.data stage the trainer uses: float pairs, parallel map, prefetch
+        ds = degrade.pairs_dataset(gt, 0, 16, variants=degrade.VARIANTS, config=cfg,
+                                   image_size=(args.size, args.size))
+        it = iter(ds)
+        next(it)  # trace + compile
+        t0 = time.perf_counter()
+        for _ in range(args.pipeline_batches):
+            x, y = next(it)
+        rate = 16 * args.pipeline_batches / (time.perf_counter() - t0)
+        print(f"[pairs_dataset, all variants, batch 16, float] {rate:8.1f} pairs/s = "
+              f"{rate / UNET_TRAIN_IMG_PER_S:.1f}x the U-Net training rate")
     return 0
 
 
