@@ -10,7 +10,7 @@ Facts from ``shared/docs/datasets.md`` section 7 (verified with pyrealsense2 2.5
 
 Decisions (docs/notes/70_pad.md): frames reach Python through a blocking callback, so a slow consumer
 throttles the playback instead of losing frames; depth and colour frames are paired by timestamp;
-depth is aligned to colour in numpy with the SDK's align rule (each depth pixel's corners are
+depth is aligned to colour by a numba kernel with the SDK's align rule (each depth pixel's corners are
 projected into the colour image and the covered colour pixels take the nearest depth), using the
 intrinsics and extrinsics stored in the recording. A live camera uses the SDK's ``rs.align``.
 
