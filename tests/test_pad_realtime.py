@@ -69,6 +69,7 @@ def test_bona_fide_recording_accepted_by_the_cli(tmp_path, face, capsys):
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] == N_FRAMES and summary["decision"] == rt.BONA_FIDE
+    assert summary["provenance"]["preset"] == "default" and summary["enhancer"] == "None"
     assert len(summary["tracks"]) == 1 and summary["tracks"][0]["decision"] == rt.BONA_FIDE
     assert summary["faces_scored"] == N_FRAMES and all(r["faces"][0]["scored"] for r in map(json.loads, (out / "frames.jsonl").read_text().splitlines()))
     assert summary["fps"] > 0 and set(summary["latency_ms"]) == set(rt.STAGES)

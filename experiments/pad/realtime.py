@@ -595,7 +595,7 @@ def _stats(values: list[float]) -> dict:
 
 def run(frames: Iterable, enhancer, config: PadConfig = PadConfig(), out_dir: Optional[str | os.PathLike] = None,
         display: bool = False, source: str = "", max_frames: Optional[int] = None,
-        on_frame=None, prefetch_frames: int = 2) -> dict:
+        on_frame=None, prefetch_frames: int = 2, preset: str = "custom") -> dict:
     """Run the PAD loop over ``frames`` (RGBDFrame iterable); returns the summary dict.
 
     With ``out_dir``: ``frames.jsonl`` (written as ``frames.jsonl.partial`` and renamed at the end),
@@ -664,7 +664,7 @@ def run(frames: Iterable, enhancer, config: PadConfig = PadConfig(), out_dir: Op
                "passed_in_window": int(sum(t.history)), "window_frames": len(t.history)} for t in proc.all_tracks()]
     scored = sum(t["frames_scored"] for t in tracks)
     summary = {
-        "provenance": provenance("n/a", None, source or "frames", config=config.to_dict()),
+        "provenance": provenance(preset, None, source or "frames", config=config.to_dict()),
         "enhancer": getattr(enhancer, "label", str(enhancer)), "enhancer_backend": getattr(enhancer, "kind", ""),
         "frames": n, "wall_s": round(wall, 3), "fps": round(n / wall, 3) if wall > 0 and n else 0.0,
         "faces_scored": scored, "scored_per_s": round(scored / wall, 3) if wall > 0 else 0.0,
@@ -734,7 +734,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         frames = open_source(args.source)
         summary = run(frames, enhancer, cfg, out_dir=out, display=display, source=str(args.source),
-                      max_frames=args.max_frames)
+                      max_frames=args.max_frames, preset=preset + (f"+{args.config}" if args.config else ""))
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
