@@ -186,6 +186,15 @@ class MaskGuidedRecognizer(keras.Model):
     def metrics(self):
         return list(self.trackers.values()) + [self.acc_rgb, self.acc_depth]
 
+    def build(self, input_shape=None):
+        # the branches are functional models built in __init__; the ArcFace heads build on first use
+        emb = np.zeros((1, self.cfg.embedding), np.float32)
+        lbl = np.zeros((1,), np.int64)
+        if not self.arc_rgb.built:
+            self.arc_rgb(emb, lbl)
+            self.arc_depth(emb, lbl)
+        self.built = True
+
     def embed(self, inputs, training=False):
         x_rgb, x_d, x_m = inputs["rgb"], inputs["depth"], inputs["mask"]
         n_stages = len(self.cfg.units)

@@ -1,0 +1,1 @@
+"""Chiu et al. experiment code (DepthNet tables I/V, mask-guided recognition table VI)."""
