@@ -322,8 +322,11 @@ def _variant_ids(variant, n: int | tf.Tensor):
     bad = [v for v in names if v not in VARIANTS]
     if bad:
         raise ValueError(f"unknown degradation variant(s) {bad}; expected one of {VARIANTS}")
-    # a per-image list gets the all-variant renderer, so mixed batches share one compilation
-    return VARIANTS, tf.constant([VARIANTS.index(v) for v in names], tf.int32)
+    ids = tf.constant([VARIANTS.index(v) for v in names], tf.int32)
+    if len(set(names)) == 1:  # one variant throughout: only its random fields are drawn
+        return (names[0],), ids
+    # a mixed list gets the all-variant renderer, so mixed batches share one compilation
+    return VARIANTS, ids
 
 
 def degrade_batch(gt, seed, variant: Union[str, Sequence[str]] = "plain",
