@@ -168,9 +168,10 @@ def _outline(valid_f):
 
 
 def _stage_fns(cfg: DegradationConfig, need_random: bool, need_blurred: bool):
-    """The three XLA stages. They are compiled separately on purpose: fused into one cluster,
-    XLA re-computes the hole sampling and the noise inside the per-pixel loops that consume
-    them (about 20x slower on CPU)."""
+    """Stages after the mask stage (``_pixel_masks``): ``geometry`` (hole parameters, plain TF),
+    ``raster`` and ``finish`` (XLA). They are compiled separately on purpose: fused into one
+    cluster, XLA re-computed the hole sampling inside the per-pixel loops that consume it (about
+    20x slower on this CPU)."""
     eo, er = cfg.outline_holes[1], cfg.random_holes[1]
     blur_r = ((cfg.blur_size[0] - 1) // 2, (cfg.blur_size[1] - 1) // 2)
     bg_r = ((cfg.background_blur_size[0] - 1) // 2, (cfg.background_blur_size[1] - 1) // 2)
@@ -359,6 +360,8 @@ def degrade_batch(gt, seed, variant: Union[str, Sequence[str]] = "plain",
         raise ValueError(f"degrade_batch: expected an HxW or NxHxW batch, got shape {tuple(x.shape)}")
     if rank == 2:
         x = x[None]
+    if x.shape[0] == 0:  # nothing to render (and no compilation for an empty shape)
+        return gt if is_tensor else np.array(gt, copy=True)
     n = tf.shape(x)[0]
     variants, ids = _variant_ids(variant, n)
     if not isinstance(variant, str) and not is_tensor:

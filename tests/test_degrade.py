@@ -48,6 +48,17 @@ def test_same_seed_same_output_different_seed_different(gt, plain):
     assert one.shape == gt[0].shape and one.dtype == np.uint16
 
 
+def test_empty_and_hole_free_images(gt):
+    batch = gt.copy()
+    batch[0] = HOLE                                       # no face at all: stays all holes
+    batch[1] = 30000                                      # no background: no outline to erode
+    out = degrade.degrade_batch(batch, 11, "plain")
+    assert np.all(out[0] == HOLE)
+    assert np.mean(out[1] == HOLE) < 0.2                  # only the random holes (at most 6 small ones)
+    empty = degrade.degrade_batch(np.zeros((0, S, S), np.uint16), 1, "plain")
+    assert empty.shape == (0, S, S)
+
+
 def test_bad_input_is_refused(gt):
     with pytest.raises(ValueError, match="uint16"):
         degrade.degrade_batch(gt.astype(np.float32), 0)
