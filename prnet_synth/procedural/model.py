@@ -52,7 +52,7 @@ def sample_identity(rng: np.random.Generator) -> dict:
         "socket": g(9, 1.5, 5, 13),    # eye-socket depth
         "brow_ridge": g(4.0, 1.2, 1.5, 7),
         "brow_y": g(16, 2),            # brow height above the eye line
-        "brow_t": g(4.8, 0.8, 3.2, 7), # brow thickness
+        "brow_t": g(5.5, 0.8, 3.8, 7.5), # brow thickness
         "nose_len": g(46, 3.5),        # nasion to tip (vertical)
         "nose_proj": g(24, 2.5),       # tip projection
         "nose_bridge": g(5.5, 0.8),    # bridge half width (Gaussian sigma)
@@ -60,10 +60,12 @@ def sample_identity(rng: np.random.Generator) -> dict:
         "ala_x": g(15.5, 1.3),         # alae half width
         "cheekbone": g(5.5, 1.8, 1, 10),
         "skin": [float(v) for v in _skin_tone(rng)],
-        "brow_rgb": [float(v) for v in rng.uniform(0.06, 0.28) * np.array([1.0, 0.82, 0.68])],
+        "brow_rgb": [float(v) for v in rng.uniform(0.06, 0.28) * np.array([1.0, 0.82, 0.68])],  # capped below
         "iris_rgb": [float(v) for v in _iris(rng)],
         "lip_shift": float(rng.uniform(0.55, 0.8)),   # lip albedo = skin * (1, shift, shift)-ish
     }
+    # brows are darker than the skin: at most 50 % of its albedo
+    p["brow_rgb"] = [float(min(b, 0.5 * sk)) for b, sk in zip(p["brow_rgb"], p["skin"])]
     p["ear_scale"] = g(1.0, 0.08)                     # ear size factor
     p["ear_angle"] = float(rng.uniform(12.0, 32.0))    # how far the ears stand out (degrees)
     # keep the vertical order nose base < upper lip < lip line < chin (philtrum >= 9 mm,

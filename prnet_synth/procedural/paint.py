@@ -195,8 +195,8 @@ def paint_head_pixel(X, Y, front, p, brows, tex, out):
                     r, g, b = p[P_IRIS_R], p[P_IRIS_G], p[P_IRIS_B]
                 else:
                     r, g, b = 0.72, 0.68, 0.64
-            upper_edge = up + 0.8 + (0.4 if uu > 0 else 0.0)
-            if abs(uu) < 1.08 and Y > up - 0.7 and Y < upper_edge:
+            upper_edge = up + 1.0 + (0.5 if uu > 0 else 0.0)
+            if abs(uu) < 1.08 and Y > up - 0.9 and Y < upper_edge:
                 r *= 0.12
                 g *= 0.12
                 b *= 0.12
@@ -258,7 +258,7 @@ def shade_image(pix_obj, F, p, brows, tex, obj_albedo, light, bg, rgb_out, mask_
             ndl = max(nx * lx + ny * ly + nz * lz, 0.0)
             ndh = max(nx * hx + ny * hy + nz * hz, 0.0)
             ao = F[i, j, 6]
-            shade = (amb * ao + (1.0 - amb) * ndl * (0.5 + 0.5 * ao)) * inten
+            shade = (amb + (1.0 - amb) * ndl) * ao * inten
             n2 = ndh * ndh
             n4 = n2 * n2
             n8 = n4 * n4

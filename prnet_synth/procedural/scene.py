@@ -28,7 +28,7 @@ DEFAULTS = dict(
     depth_region="face",      # "face": valid depth on the face region (+ occluders), "head": every surface
     size_range=(125.0, 165.0),  # height of the landmark box (brow top to chin) in pixels
     offset_range=10.0,        # random shift of the face centre (pixels)
-    resolution=1.0,           # mesh density factor
+    resolution=0.85,          # mesh density factor (1.0: 150 columns, 1.6 mm rows)
 )
 FRONTAL = dict(yaw_range=15.0, pitch_range=10.0, roll_range=8.0, occluder="none")
 
@@ -83,7 +83,7 @@ def sample_capture(seed: int, index: int, o: dict) -> dict:
         "offset_px": [float(v) for v in rng.uniform(-1, 1, 2) * o["offset_range"]],
         "gaze": [float(v) for v in rng.normal(0, [1.2, 0.6])],
         "light": {
-            "azimuth": float(rng.uniform(-60, 60)),
+            "azimuth": float(rng.uniform(-50, 50)),
             "elevation": float(rng.uniform(-10, 50)),
             "ambient": float(rng.uniform(0.25, 0.5)),
             "intensity": float(rng.uniform(0.85, 1.15)),
@@ -130,7 +130,7 @@ def _head_grid(head: Head, res: float):
     n = np.cross(dth, dy)
     n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
     # ambient occlusion from the dents of the features
-    ao = np.clip(1.0 + 0.032 * np.minimum(feat, 0.0), 0.6, 1.0)
+    ao = np.clip(1.0 + 0.035 * np.minimum(feat, 0.0), 0.55, 1.0)
     tri = meshes.grid_triangles(len(rows), n_cols, wrap_cols=True)
     attrs = np.stack([X, YY, np.cos(TH), ao], -1).reshape(-1, 4)
     return P.reshape(-1, 3), n.reshape(-1, 3), tri, attrs
