@@ -147,6 +147,17 @@ def test_expression_and_occluder_options():
     assert paper["depth"][paper["mask"] == 0].min() == 0
 
 
+def test_fixed_pose_turns_the_face():
+    left = procedural.sample(6, 0, yaw=-30, pitch=0, roll=0, occluder="none")
+    right = procedural.sample(6, 0, yaw=30, pitch=0, roll=0, occluder="none")
+    assert (left["params"]["yaw"], right["params"]["yaw"]) == (-30.0, 30.0)
+    # positive yaw turns the face to the image right: the nose tip moves right of the eye midpoint
+    off = lambda s: s["landmarks"][30, 0] - s["landmarks"][[39, 42], 0].mean()
+    assert off(right) > 3 and off(left) < -3
+    # mirror-symmetric poses of a (nearly symmetric) face: the visible face areas are similar
+    assert abs(int((left["mask"] != 0).sum()) - int((right["mask"] != 0).sum())) < 0.1 * (right["mask"] != 0).sum()
+
+
 def test_bad_options_are_refused():
     with pytest.raises(TypeError, match="unknown option"):
         procedural.generate(1, 0, colour="blue")

@@ -17,6 +17,7 @@
 Options: ``identities=K`` (sample i shows identity i mod K; default: a new identity per sample),
 ``expression=`` one of ``EXPRESSIONS``, ``occluder=`` one of ``OCCLUDERS``, ``yaw_range``,
 ``pitch_range``, ``roll_range`` (maximum absolute angle in degrees; defaults 45 / 30 / 20),
+``yaw``, ``pitch``, ``roll`` (fixed angles instead),
 ``depth_region``, ``size_range``, ``offset_range``, ``resolution``. ``frontal=True`` restricts the
 pose to |yaw| <= 15, |pitch| <= 10, |roll| <= 8 degrees and removes occluders.
 
@@ -40,6 +41,8 @@ def resolve_options(frontal: bool = False, **options) -> dict:
     o = dict(FRONTAL) if frontal else {}
     if frontal and options.get("occluder") not in (None, "none"):
         raise ValueError("frontal=True renders faces without occluders; drop occluder= or set frontal=False")
+    if frontal and options.get("yaw") is not None and abs(float(options["yaw"])) > FRONTAL["yaw_range"]:
+        raise ValueError(f"frontal=True means |yaw| <= {FRONTAL['yaw_range']} degrees, got yaw={options['yaw']}")
     o.update(options)
     return check_options(o)
 

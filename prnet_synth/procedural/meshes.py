@@ -87,7 +87,6 @@ def tube(curve, radius, closed=False, sides=6):
     v = (c[:, None, :] + ring).reshape(-1, 3)
     tri = grid_triangles(k, sides, wrap_cols=True)
     if closed:
-        a_, b_ = np.meshgrid(np.arange(sides), [0], indexing="ij")
         last = (k - 1) * sides
         extra = []
         for s in range(sides):

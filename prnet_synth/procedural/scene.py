@@ -22,6 +22,7 @@ OBJ_HEAD, OBJ_NECK, OBJ_HAND, OBJ_PAPER, OBJ_GLASSES = range(5)
 
 DEFAULTS = dict(
     yaw_range=45.0, pitch_range=30.0, roll_range=20.0,
+    yaw=None, pitch=None, roll=None,   # fixed angles (degrees) instead of random ones
     expression=None,          # None = random (neutral 40 %, smile 30 %, open_mouth 30 %)
     occluder=None,            # None = random (none 55 %, hand / paper / glasses 15 % each)
     identities=None,          # None = a new identity per sample, K = samples drawn from K identities
@@ -50,6 +51,9 @@ def check_options(options: dict) -> dict:
     for k in ("yaw_range", "pitch_range", "roll_range"):
         if not 0 <= float(o[k]) <= 90:
             raise ValueError(f"{k} must lie in [0, 90] degrees, got {o[k]!r}")
+    for k in ("yaw", "pitch", "roll"):
+        if o[k] is not None and not -90 <= float(o[k]) <= 90:
+            raise ValueError(f"{k} must lie in [-90, 90] degrees, got {o[k]!r}")
     return o
 
 
@@ -101,6 +105,9 @@ def sample_capture(seed: int, index: int, o: dict) -> dict:
         "noise": float(rng.uniform(0.5, 2.5)),
     }
     cap["expression_params"] = sample_expression(rng, expr_name)
+    for k in ("yaw", "pitch", "roll"):
+        if o[k] is not None:
+            cap[k] = float(o[k])
     return cap
 
 
@@ -294,8 +301,7 @@ def render(seed: int, index: int, options: dict) -> dict:
     hn = hn @ R.T
     nv = (nv - pivot) @ Rn.T + pivot
     nn = nn @ Rn.T
-    lm = (lm - 0.0)  # landmarks_3d rotates about the origin: shift to the pivot convention
-    lm = lm - pivot @ R.T + pivot
+    lm = lm - pivot @ R.T + pivot    # landmarks_3d rotates about the origin; the mesh about the pivot
 
     verts = [hv, nv]
     norms = [hn, nn]
