@@ -341,7 +341,7 @@ class Head:
 
 def rotation(yaw, pitch, roll):
     """Rotation (degrees) applied to head-frame points: roll about z after pitch about x after yaw
-    about y. Positive yaw turns the face to the image right, positive pitch tilts it up, positive
+    about y. Positive yaw turns the face to the image right, positive pitch tilts it down, positive
     roll turns it counter-clockwise in the image."""
     a, b, c = np.radians([yaw, pitch, roll])
     ry = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
