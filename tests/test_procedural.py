@@ -154,6 +154,11 @@ def test_fixed_pose_turns_the_face():
     # positive yaw turns the face to the image right: the nose tip moves right of the eye midpoint
     off = lambda s: s["landmarks"][30, 0] - s["landmarks"][[39, 42], 0].mean()
     assert off(right) > 3 and off(left) < -3
+    # positive pitch tilts the face down: the protruding nose tip drops further below the eyes
+    down = procedural.sample(6, 0, yaw=0, pitch=20, roll=0, occluder="none")
+    up = procedural.sample(6, 0, yaw=0, pitch=-20, roll=0, occluder="none")
+    drop = lambda s: s["landmarks"][30, 1] - s["landmarks"][[39, 42], 1].mean()
+    assert drop(down) > drop(up) + 5
     # mirror-symmetric poses of a (nearly symmetric) face: the visible face areas are similar
     assert abs(int((left["mask"] != 0).sum()) - int((right["mask"] != 0).sum())) < 0.1 * (right["mask"] != 0).sum()
 
