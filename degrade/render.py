@@ -252,6 +252,13 @@ def _stage_fns(cfg: DegradationConfig, need_random: bool, need_blurred: bool):
 _RENDERERS: dict = {}
 
 
+def _bucket(n):
+    """Batch size the renderer computes for n images: 1, 2, 4, 8, then multiples of 8 up to 64,
+    then multiples of 32."""
+    return tf.where(n <= 1, 1, tf.where(n <= 2, 2, tf.where(n <= 4, 4, tf.where(
+        n <= 64, (n + 7) // 8 * 8, (n + 31) // 32 * 32))))
+
+
 def renderer(config: DegradationConfig | str | None = None, variants: Sequence[str] = ("plain",),
              jit_compile: bool | None = True):
     """The compiled renderer ``f(gt uint16 [N,H,W], seed int64 [2], variant_ids int32 [N]) -> uint16``.
@@ -284,7 +291,14 @@ def renderer(config: DegradationConfig | str | None = None, variants: Sequence[s
                                   tf.TensorSpec([2], tf.int64),
                                   tf.TensorSpec([None], tf.int32)])
     def render(gt, seed, variant_ids):
-        n, h, w = tf.shape(gt)[0], tf.shape(gt)[1], tf.shape(gt)[2]
+        n_in = tf.shape(gt)[0]
+        # pad the batch (with all-hole images) to a bucket size, so odd batch sizes reuse a few
+        # compiled shapes; the random draws of image i do not depend on the batch size (Philox
+        # counters run along the flattened arrays), so padding does not change any output
+        n = _bucket(n_in)
+        gt = tf.pad(gt, [[0, n - n_in], [0, 0], [0, 0]], constant_values=65535)
+        variant_ids = tf.pad(variant_ids, [[0, n - n_in]])
+        h, w = tf.shape(gt)[1], tf.shape(gt)[2]
 
         def uniform(tag, shape):
             s = tf.random.experimental.stateless_fold_in(seed, tag, alg=_ALG)
@@ -306,7 +320,7 @@ def renderer(config: DegradationConfig | str | None = None, variants: Sequence[s
             valid = raster(gt, *geometry(masks(gt), u_holes, u_img))
         else:
             valid = gt != tf.constant(65535, tf.uint16)
-        return finish(gt, valid, u_img, u_noise, u_bg, variant_ids)
+        return finish(gt, valid, u_img, u_noise, u_bg, variant_ids)[:n_in]
 
     _RENDERERS[key] = render
     return render

@@ -43,6 +43,8 @@ def test_same_seed_same_output_different_seed_different(gt, plain):
     np.testing.assert_array_equal(plain, again)
     face = gt != HOLE
     assert np.mean(other[face] != plain[face]) > 0.5
+    # image i's result depends on its position and the seed, not on the batch size
+    np.testing.assert_array_equal(degrade.degrade_batch(gt[:3], 11, "plain"), plain[:3])
     # a single image is a batch of one; big seeds are accepted
     one = degrade.degrade_batch(gt[0], 2 ** 40 + 5, "plain")
     assert one.shape == gt[0].shape and one.dtype == np.uint16
