@@ -30,7 +30,7 @@ def build_branch(input_size: int = 96, filters: Sequence[int] = CONV_FILTERS, fc
     x = inp
     for i, f in enumerate(filters):
         x = keras.layers.Conv2D(f, 3, strides=2, padding="same", use_bias=False, name=f"conv{i + 1}")(x)
-        x = keras.layers.BatchNormalization(name=f"bn{i + 1}")(x)
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn{i + 1}")(x)
         x = keras.layers.ReLU(name=f"relu{i + 1}")(x)
     x = keras.layers.AveragePooling2D(pool_size=2, name="avgpool")(x)
     x = keras.layers.Flatten(name="flatten")(x)

@@ -219,8 +219,10 @@ def make_source(data, seed: int, chunk: int = 2000) -> GroundTruthSource:
             raise RuntimeError("the synthetic ground-truth generator prnet_synth.procedural.generate is not "
                                f"available ({exc}); pass data=<directory of GT PNGs> or data='toy'") from exc
 
-        def make(c, n):
-            return np.stack([s["depth"] for s in generate(n, seed=derive_seed(seed, "gt", c))])
+        gt_seed = derive_seed(seed, "gt")
+
+        def make(c, n):  # sample i of the training sequence is a function of (gt_seed, i) only
+            return np.stack([s["depth"] for s in generate(n, seed=gt_seed, start=c * n)])
 
         return ChunkedSource(make, chunk, "synthetic generator (prnet_synth.procedural)")
     if data == "toy":

@@ -29,7 +29,7 @@ from typing import Optional
 
 __all__ = [
     "TABLE_III", "LAYOUTS", "UNetLayout", "ENHANCER_LABELS", "base_label", "build_enhancer_network",
-    "load_enhancer_model", "trainable_count", "conv_flops", "size_multiple", "scaled_layout",
+    "build_unet", "load_enhancer_model", "trainable_count", "conv_flops", "size_multiple", "scaled_layout",
 ]
 
 #: Trainable parameter counts, Table III of the paper.
@@ -145,13 +145,19 @@ def build_enhancer_network(label: str, width_multiplier: float = 1.0, input_size
     such size. ``width_multiplier`` != 1 scales every width (quick preset only). The last layer
     computes in float32 so the model also works under a mixed-precision policy.
     """
+    layout = scaled_layout(label, width_multiplier)
+    model_name = name or (label.replace("-", "_") + ("" if width_multiplier == 1.0 else f"_x{width_multiplier:g}"))
+    return build_unet(layout, input_size, model_name)
+
+
+def build_unet(layout: UNetLayout, input_size: Optional[int] = 256, name: str = "unet"):
+    """The Keras model of a ``UNetLayout`` (see ``build_enhancer_network``)."""
     import keras
     from keras import layers
 
-    layout = scaled_layout(label, width_multiplier)
     mult = 2 ** len(layout.widths)
     if input_size is not None and (input_size < mult or input_size % mult):
-        raise ValueError(f"{label}: input_size must be a multiple of {mult} (>= {mult}), got {input_size}")
+        raise ValueError(f"{name}: input_size must be a multiple of {mult} (>= {mult}), got {input_size}")
     k = layout.kernel
 
     def conv_block(x, filters, n, tag):
@@ -184,8 +190,7 @@ def build_enhancer_network(label: str, width_multiplier: float = 1.0, input_size
         x = layers.Concatenate(name=f"dec{i}_concat")([x, skips[i]])
         x = conv_block(x, f, layout.dec_convs, f"dec{i}")
     out = layers.Conv2D(1, 1, padding="same", dtype="float32", name="head")(x)
-    model_name = name or (label.replace("-", "_") + ("" if width_multiplier == 1.0 else f"_x{width_multiplier:g}"))
-    return keras.Model(inp, out, name=model_name)
+    return keras.Model(inp, out, name=name)
 
 
 def trainable_count(model) -> int:

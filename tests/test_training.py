@@ -1,0 +1,118 @@
+"""IV-C curriculum sizes, presets, and a killed-and-resumed tiny training run."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.enhancer_presets import PRESETS, get_preset, tiny_preset
+from models.training import curriculum, previous_model, _with_dependencies
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_paper_curriculum_is_iv_c():
+    p = PRESETS["paper"]
+    for label in ("DL-Beta", "DL-Gamma"):
+        (main,) = curriculum(label, p)
+        assert main.variants == ("random_background",)
+        assert (main.n_gt, main.stage_gts, main.epochs, main.n_stages) == (240_000, 30_000, 10, 8)
+    plain, blurred, main = curriculum("DL-Alpha", p)
+    assert (plain.variants, plain.n_gt) == (("plain",), 70_000)
+    assert (blurred.variants, blurred.n_gt) == (("blurred_background",), 60_000)
+    assert main == curriculum("DL-Beta", p)[0]                     # the same 240,000 pairs
+    # the pre-training ground truths are not part of the 240,000 set
+    assert plain.gt_start >= main.gt_start + main.n_gt and blurred.gt_start >= plain.gt_start + plain.n_gt
+    for n in (1, 2, 3, 4):
+        (delta,) = curriculum(f"DL-Delta-{n}", p)
+        assert delta.variants == ("plain", "random_background", "blurred_background")
+        assert delta.n_stages == 6 and delta.stage_gts * len(delta.variants) == 30_000 and delta.epochs == 10
+        assert delta.gt_start >= main.gt_start and delta.gt_start + delta.n_gt <= main.gt_start + main.n_gt
+    assert [previous_model(f"DL-Delta-{n}") for n in (1, 2, 3, 4)] == [None, "DL-Delta-1", "DL-Delta-2", "DL-Delta-3"]
+    assert _with_dependencies(["DL-Delta-3", "DL-Beta"]) == ["DL-Beta", "DL-Delta-1", "DL-Delta-2", "DL-Delta-3"]
+
+
+def test_quick_preset_keeps_the_structure():
+    q, p = get_preset("quick"), get_preset("paper")
+    for label in ("DL-Alpha", "DL-Beta", "DL-Delta-4"):
+        qs, ps = curriculum(label, q), curriculum(label, p)
+        assert [s.name for s in qs] == [s.name for s in ps]
+        assert [s.variants for s in qs] == [s.variants for s in ps]
+    assert curriculum("DL-Beta", q)[0].n_stages == 8 and curriculum("DL-Delta-1", q)[0].n_stages == 6
+    assert q.delta_repeats == 4 and p.width_multiplier == 1.0
+    with pytest.raises(ValueError, match="unknown enhancer training preset"):
+        get_preset("huge")
+
+
+def _run_child(out_dir: Path, preset_kwargs: dict):
+    code = (
+        "import sys; from models.enhancer_presets import tiny_preset; from models.training import train_one\n"
+        f"train_one('DL-Delta-1', tiny_preset(**{preset_kwargs!r}), 3, out_dir={str(out_dir)!r}, data='toy')\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_killed_run_resumes_mid_curriculum(tmp_path):
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("degrade")
+    from models.training import train_one
+    from models.unet import load_enhancer_model
+
+    kw = dict(delta_gts=8, delta_stage_gts=4, epochs=3, width_multiplier=0.0625)   # 2 stages x 3 epochs
+    out = tmp_path / "run"
+    state = out / "logs" / "_work" / "DL-Delta-1" / "state.json"
+    child = _run_child(out, kw)
+    deadline = time.time() + 900  # generous: the machine may be shared
+    killed_at = None
+    try:
+        while time.time() < deadline and child.poll() is None:
+            if state.is_file():
+                s = json.loads(state.read_text())
+                if s["global_epoch"] >= 2 and not s["done"]:
+                    child.send_signal(signal.SIGKILL)
+                    killed_at = s["global_epoch"]
+                    break
+            time.sleep(0.05)
+    finally:
+        if child.poll() is None and killed_at is None:
+            child.kill()
+        child.wait()
+    assert killed_at is not None, f"the child run ended before it could be killed:\n{child.stdout.read()}"
+    s = json.loads(state.read_text())
+    assert not s["done"] and s["latest"] and not (out / "DL-Delta-1.keras").exists()
+
+    lines = []
+    import builtins
+    orig = builtins.print
+    builtins.print = lambda *a, **k: lines.append(" ".join(map(str, a)))
+    try:
+        res = train_one("DL-Delta-1", tiny_preset(**kw), 3, out_dir=out, data="toy")
+    finally:
+        builtins.print = orig
+    assert res["status"] == "trained"
+    assert any("resuming" in l for l in lines), lines
+    assert sum("| epoch" in l for l in lines) == 6 - s["global_epoch"]     # no finished epoch redone
+    import csv
+    rows = list(csv.DictReader(open(out / "logs" / "DL-Delta-1.csv")))
+    assert [int(r["global_epoch"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [(int(r["stage"]), int(r["epoch"])) for r in rows] == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
+    # save_best_only: a row is 'saved' exactly when its loss beat every earlier loss of the session
+    best = np.inf
+    for r in rows:
+        loss = float(r["loss"])
+        assert int(r["saved"]) == int(loss < best)
+        best = min(best, loss)
+    model = load_enhancer_model("DL-Delta-1", path=out / "DL-Delta-1.keras")
+    assert model.output_shape[-1] == 1
+    assert json.loads(state.read_text())["done"]
+    # finished models are skipped
+    assert train_one("DL-Delta-1", tiny_preset(**kw), 3, out_dir=out, data="toy", verbose=False)["status"] == "exists"
