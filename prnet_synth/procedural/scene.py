@@ -258,7 +258,8 @@ def _paper(cap: dict, lm: np.ndarray, head_verts: np.ndarray):
 
 # ----------------------------------------------------------------------------- the sample
 def _background(cap: dict):
-    """Smooth random background (sRGB in [0, 1]): a two-colour gradient plus low-frequency noise."""
+    """Random background (sRGB in [0, 1]): a two-colour gradient, low-frequency noise and up to five
+    blurred shapes."""
     b = cap["background"]
     n = 32
     yy, xx = np.mgrid[0:n, 0:n].astype(np.float32) / (n - 1)
@@ -267,7 +268,25 @@ def _background(cap: dict):
     img = np.asarray(b["colors"][0], np.float32) * (1 - t) + np.asarray(b["colors"][1], np.float32) * t
     rng = np.random.default_rng(b["noise_seed"])
     img += cv2.resize(rng.uniform(-0.12, 0.12, (6, 6, 3)).astype(np.float32), (n, n), interpolation=cv2.INTER_CUBIC)
-    return np.clip(cv2.resize(img, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR), 0, 1)
+    img = cv2.resize(img, (SIZE, SIZE), interpolation=cv2.INTER_LINEAR)
+    # clutter: a few soft-edged rectangles, ellipses and lines (room, furniture, frames)
+    k = int(rng.integers(0, 6))
+    for _ in range(k):
+        col = tuple(float(c) for c in rng.uniform(0.05, 0.95, 3))
+        kind = int(rng.integers(0, 3))
+        x0, y0 = (int(v) for v in rng.integers(-40, SIZE + 40, 2))
+        if kind == 0:
+            w, h = (int(v) for v in rng.integers(20, 140, 2))
+            cv2.rectangle(img, (x0, y0), (x0 + w, y0 + h), col, -1)
+        elif kind == 1:
+            ax = tuple(int(v) for v in rng.integers(10, 70, 2))
+            cv2.ellipse(img, (x0, y0), ax, float(rng.uniform(0, 180)), 0, 360, col, -1)
+        else:
+            x1, y1 = (int(v) for v in rng.integers(-40, SIZE + 40, 2))
+            cv2.line(img, (x0, y0), (x1, y1), col, int(rng.integers(2, 9)))
+    if k:
+        img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.8, 3.0)))
+    return np.clip(img, 0, 1)
 
 
 @functools.lru_cache(maxsize=1)
