@@ -66,13 +66,13 @@ class EnhancerPreset:
 
 PRESETS = {
     "paper": EnhancerPreset(name="paper"),
-    # 8 main stages of 48 pairs x 2 epochs; DL-Alpha's plain/blurred sessions keep the paper's
-    # 7:6 ratio of pairs (56 and 48 pairs, at 48 per stage: 2 + 1 stages); DL-Delta 6 stages of
-    # 16 ground truths x 3 variants x 2 epochs, repeated 4 times.
+    # 8 main stages of 96 pairs x 2 epochs; DL-Alpha's plain/blurred sessions keep the paper's
+    # 7:6 ratio of pairs (112 and 96 pairs, at 96 per stage: 2 + 1 stages); DL-Delta 6 stages of
+    # 32 ground truths x 3 variants x 2 epochs, repeated 4 times.
     "quick": EnhancerPreset(
-        name="quick", main_pairs=384, stage_pairs=48, epochs=2,
-        alpha_plain_pairs=56, alpha_blurred_pairs=48,
-        delta_gts=96, delta_stage_gts=16, delta_repeats=4,
+        name="quick", main_pairs=768, stage_pairs=96, epochs=2,
+        alpha_plain_pairs=112, alpha_blurred_pairs=96,
+        delta_gts=192, delta_stage_gts=32, delta_repeats=4,
         batch_size=8, learning_rate=2e-3, width_multiplier=0.125, train_size=128,
         gt_chunk=64, degrade_chunk=32,
     ),

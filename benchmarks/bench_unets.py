@@ -1,0 +1,199 @@
+"""Benchmark: the U-Net enhancers (Table III networks) on this CPU, in one run.
+
+Prints, for DL-Alpha, DL-Beta, DL-Gamma, DL-Delta at 256x256 (fp32, no XLA, as
+shared/docs/environment.md recommends):
+
+* forward FLOPs per image, counted from the conv layers (2 per multiply-add);
+* inference images/s (compiled ``tf.function`` call, batch ``--batch``) and the achieved GFLOP/s;
+* training images/s with ``model.fit`` (Adam, MSE) and the achieved GFLOP/s (3 x forward FLOPs);
+* each beside the machine's matmul peak, measured in the same run (float32 2048x2048 matmuls);
+
+then the deployable form: TFLite float32 / float16 / int8 (XNNPACK, batch 1) against Keras fp32 at
+batch 1 on the full DL-Delta network (speed ratio, goal >= 2x), and the face-area RMSE
+(``experiments.metrics.face_rmse``) of the trained quick DL-Delta-1 (if its weights exist) on a
+synthetic test set (procedural ground truth, plain degradation) for Keras fp32, TFLite fp16 and
+int8 and "None" (goal: within 5 % of fp32).
+
+    python benchmarks/bench_unets.py [--seconds 6] [--batch 4] [--test-images 24] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import tensorflow as tf  # noqa: E402
+
+from models.export import TFLiteModel, export_tflite  # noqa: E402
+from models.unet import LAYOUTS, build_enhancer_network, conv_flops  # noqa: E402
+
+
+def timed(fn, seconds: float, min_runs: int = 2) -> float:
+    """Median seconds per call of ``fn`` over >= ``min_runs`` calls and about ``seconds`` seconds."""
+    fn()
+    times = []
+    t_end = time.perf_counter() + seconds
+    while len(times) < min_runs or time.perf_counter() < t_end:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= 50:
+            break
+    return float(np.median(times))
+
+
+def matmul_peak(seconds: float) -> float:
+    n = 2048
+    a = tf.random.uniform((n, n), dtype=tf.float32)
+    b = tf.random.uniform((n, n), dtype=tf.float32)
+    f = tf.function(lambda: tf.matmul(a, b))
+
+    def run():
+        f().numpy()
+
+    best = []
+    for _ in range(3):
+        best.append(timed(run, seconds / 3, 3))
+    return 2 * n ** 3 / min(best) / 1e9
+
+
+def bench_network(label: str, batch: int, seconds: float) -> dict:
+    import keras
+
+    model = build_enhancer_network(label)
+    flops = conv_flops(model)
+    x = np.random.default_rng(0).uniform(0, 1, (batch, 256, 256, 1)).astype(np.float32)
+    xt = tf.constant(x)
+    infer = tf.function(lambda t: model(t, training=False))
+    t_inf = timed(lambda: infer(xt).numpy(), seconds)
+    model.compile(keras.optimizers.Adam(1e-3), "mse")
+    data = tf.data.Dataset.from_tensor_slices((x, x)).batch(batch).repeat(2)
+    model.fit(data, epochs=1, verbose=0)              # trace and warm up
+    t_train = timed(lambda: model.fit(data, epochs=1, verbose=0), seconds, 2) / 2
+    inf_ips, train_ips = batch / t_inf, batch / t_train
+    return {"network": label, "params": model.count_params(), "gflop_per_image": flops / 1e9,
+            "infer_img_s": inf_ips, "infer_gflop_s": inf_ips * flops / 1e9,
+            "train_img_s": train_ips, "train_gflop_s": train_ips * 3 * flops / 1e9}
+
+
+def synthetic_test_set(n: int, seed: int):
+    """(ground truth, degraded) uint16 n x 256 x 256: procedural faces (toy faces if unavailable)."""
+    import degrade
+
+    try:
+        from prnet_synth import procedural
+        gt = np.stack([s["depth"] for s in procedural.generate(n, seed=seed)])
+        source = "prnet_synth.procedural"
+    except (ImportError, AttributeError):
+        from degrade.toyfaces import toy_faces
+        gt = toy_faces(n, seed=seed)
+        source = "degrade.toyfaces"
+    deg = np.asarray(degrade.degrade_batch(gt, seed + 1, variant="plain"))
+    return gt, deg, source
+
+
+def bench_tflite(seconds: float, test_images: int, tmp: Path) -> dict:
+    from experiments.metrics import face_rmse
+    from prnet_synth.conventions import from_float, to_float
+    from prnet_synth.paths import weights_path
+
+    threads = os.cpu_count() or 1
+    gt, deg, source = synthetic_test_set(test_images, seed=9_100)
+    x = to_float(deg)[..., None]
+    out = {"test_set": f"{len(gt)} images, {source} seed 9100, plain degradation", "threads": threads}
+
+    def speed(model_fn, x1):
+        return 1.0 / timed(lambda: np.asarray(model_fn(x1)), seconds)
+
+    # speed on the full DL-Delta network (weights random for speed; calibrated on degraded faces)
+    full = build_enhancer_network("DL-Delta")
+    infer = tf.function(lambda t: full(t, training=False))
+    x1 = x[:1]
+    rows = {"keras_fp32_b1": speed(lambda a: infer(tf.constant(a)).numpy(), x1)}
+    for q in (None, "float16", "int8"):
+        path = export_tflite(full, tmp / f"delta_{q}.tflite", q, representative=[x[:8]] if q == "int8" else None)
+        rows[f"tflite_{q or 'fp32'}"] = speed(TFLiteModel(path, num_threads=threads), x1)
+    out["full_delta_img_s"] = rows
+    out["full_delta_ratio_vs_keras"] = {k: v / rows["keras_fp32_b1"] for k, v in rows.items()}
+
+    # accuracy (and speed) of the trained quick DL-Delta-1
+    wp = weights_path("DL-Delta-1", "quick")
+    if not wp.is_file():
+        out["trained"] = f"{wp} missing: train with python -m models.train_enhancers --preset quick"
+        return out
+    from models.unet import load_enhancer_model
+
+    model = load_enhancer_model("DL-Delta-1")
+    kin = tf.function(lambda t: model(t, training=False))
+
+    def keras_run(a):
+        return np.concatenate([kin(tf.constant(a[i:i + 4])).numpy() for i in range(0, len(a), 4)])
+
+    res = {"None": float(np.mean(face_rmse(gt, deg)))}
+    y = keras_run(x)
+    res["keras_fp32"] = float(np.mean(face_rmse(gt, from_float(y[..., 0]))))
+    speeds = {"keras_fp32_b1": speed(lambda a: kin(tf.constant(a)).numpy(), x1)}
+    for q in ("float16", "int8"):
+        path = export_tflite(model, tmp / f"trained_{q}.tflite", q, representative=[x[:8]] if q == "int8" else None)
+        tfl = TFLiteModel(path, num_threads=threads)
+        res[f"tflite_{q}"] = float(np.mean(face_rmse(gt, from_float(tfl(x)[..., 0]))))
+        speeds[f"tflite_{q}"] = speed(tfl, x1)
+    out["trained_quick_delta1_face_rmse"] = res
+    out["trained_quick_delta1_rmse_change"] = {k: res[k] / res["keras_fp32"] - 1 for k in res if k.startswith("tflite")}
+    out["trained_quick_delta1_img_s"] = speeds
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=6.0, help="timing budget per measurement")
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--test-images", type=int, default=24)
+    ap.add_argument("--networks", nargs="+", default=list(LAYOUTS))
+    ap.add_argument("--json", default=None, help="also write the results here")
+    args = ap.parse_args(argv)
+
+    peak0 = matmul_peak(args.seconds)
+    print(f"matmul peak (fp32, 2048^2): {peak0:.1f} GFLOP/s", flush=True)
+    nets = []
+    print(f"{'network':10s} {'params':>11s} {'GFLOP/img':>9s} {'infer img/s':>11s} {'GFLOP/s':>8s} {'%peak':>6s} "
+          f"{'train img/s':>11s} {'GFLOP/s':>8s} {'%peak':>6s}", flush=True)
+    for label in args.networks:
+        r = bench_network(label, args.batch, args.seconds)
+        nets.append(r)
+        print(f"{label:10s} {r['params']:11,d} {r['gflop_per_image']:9.2f} {r['infer_img_s']:11.2f} "
+              f"{r['infer_gflop_s']:8.1f} {100 * r['infer_gflop_s'] / peak0:5.0f}% {r['train_img_s']:11.2f} "
+              f"{r['train_gflop_s']:8.1f} {100 * r['train_gflop_s'] / peak0:5.0f}%", flush=True)
+    peak1 = matmul_peak(args.seconds)
+    print(f"matmul peak again: {peak1:.1f} GFLOP/s (load drift check)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tfl = bench_tflite(args.seconds, args.test_images, Path(tmp))
+    print("full DL-Delta, batch 1, img/s:", {k: round(v, 2) for k, v in tfl["full_delta_img_s"].items()})
+    print("  ratio to Keras fp32 (goal >= 2 for fp16 or int8):",
+          {k: round(v, 2) for k, v in tfl["full_delta_ratio_vs_keras"].items()})
+    if "trained_quick_delta1_face_rmse" in tfl:
+        print("trained quick DL-Delta-1, face RMSE on", tfl["test_set"], ":",
+              {k: round(v, 5) for k, v in tfl["trained_quick_delta1_face_rmse"].items()})
+        print("  relative change vs Keras fp32 (goal within 5 %):",
+              {k: f"{100 * v:+.2f}%" for k, v in tfl["trained_quick_delta1_rmse_change"].items()})
+        print("  img/s:", {k: round(v, 1) for k, v in tfl["trained_quick_delta1_img_s"].items()})
+    else:
+        print(tfl["trained"])
+    if args.json:
+        from prnet_synth.atomic import atomic_write_json
+
+        atomic_write_json(args.json, {"matmul_peak_gflop_s": [peak0, peak1], "networks": nets, "tflite": tfl})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
