@@ -374,11 +374,18 @@ def landmarks_3d(head: Head, R: np.ndarray, n_path: int = 48) -> np.ndarray:
     Y[8] = np.linspace(my - 12, head.y_bot - 1.0, n_path)
     X[8] = 0.0
     thp = head.theta_from_x(X, Y)
-    n = head.normals(thp, Y) @ R.T
+    n0 = head.normals(thp, Y)
+    n = n0 @ R.T
     P = head.points(thp, Y)[0] @ R.T
     nz = n[..., 2]
+    # the face outline ends where the surface turns under the jaw (normal more than ~45 degrees
+    # downwards): a face seen from below shows the underside of the jaw, but its contour points
+    # stay on the jaw line and the chin (menton), as in dlib's annotations
+    under = n0[..., 1] < -0.7
     for k in range(17):
-        away = np.nonzero(nz[k] <= 0.0)[0]
+        stop = np.nonzero(under[k])[0]
+        last = max(int(stop[0]) - 1, 0) if stop.size else n_path - 1
+        away = np.nonzero(nz[k, :last + 1] <= 0.0)[0]
         if away.size:
             j = int(away[0])
             if j == 0:
@@ -388,5 +395,5 @@ def landmarks_3d(head: Head, R: np.ndarray, n_path: int = 48) -> np.ndarray:
                 f = a / (a - b) if a != b else 0.0
                 out[k] = P[k, j - 1] + f * (P[k, j] - P[k, j - 1])
         else:
-            out[k] = P[k, -1]
+            out[k] = P[k, last]
     return out
