@@ -224,7 +224,9 @@ def run(preset: str = "quick", seed: int = 0, labels: Optional[Sequence[str]] = 
         i = next(k for k, a in enumerate(attacks) if a["kind"] == kind)
         rows.append((kind, attacks[i]["input"], {l: (o[i] if o is not None else None) for l, o in outputs.items()}))
     figures.fig10(rows, None, f"Attack suite - inputs without a face (and occluded faces) - data: {data}",
-                  figures_dir() / "attack_suite.png", [l for l in labels if l != "None"])
+                  figures_dir() / "attack_suite.png", [l for l in labels if l != "None"],
+                  status={l: str(frame.loc[frame["enhancer"] == l, "status"].iloc[0])
+                          for l, o in outputs.items() if o is None})
     bad = check_bound(frame)
     if len(bad):
         log.warning("relief bound %.1f mm exceeded on plane inputs by: %s", RELIEF_BOUND_MM,

@@ -76,12 +76,12 @@ def fig9(table: pd.DataFrame, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def _panel(ax, depth: Optional[np.ndarray], mask, title: str, vmin, vmax):
+def _panel(ax, depth: Optional[np.ndarray], mask, title: str, vmin, vmax, missing: str = "not run"):
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=7)
     if depth is None:
-        ax.text(0.5, 0.5, "not run", ha="center", va="center", fontsize=8, transform=ax.transAxes)
+        ax.text(0.5, 0.5, missing, ha="center", va="center", fontsize=8, transform=ax.transAxes)
         ax.set_facecolor("#dddddd")
         return
     if depth.ndim == 3:
@@ -101,20 +101,22 @@ def _scale(ref: np.ndarray, mask) -> tuple[Optional[float], Optional[float]]:
 
 
 def qualitative_grid(first: Sequence[tuple[str, np.ndarray]], outputs: dict, mask, title: str, path: Path,
-                     order: Sequence[str] = QUALITATIVE_ORDER, ncols: int = 9) -> Path:
+                     order: Sequence[str] = QUALITATIVE_ORDER, ncols: int = 9,
+                     status: Optional[dict] = None) -> Path:
     """Figs. 13-18: ``first`` panels (ground truth / degraded, or colour / depth) then the enhancer
-    outputs in ``order`` (None for an enhancer that did not run), masked by ``mask``; colour scale
-    from the input depth (the last of ``first``)."""
+    outputs in ``order`` (None for an enhancer that did not run; ``status[label]`` says why), masked
+    by ``mask``; colour scale from the first depth panel (the ground truth, or the real input)."""
     plt = _plt()
     panels = list(first) + [(lab, outputs.get(lab)) for lab in order]
     nrows = int(np.ceil(len(panels) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 1.6, nrows * 1.75))
     axes = np.atleast_2d(axes)
-    ref = [img for _, img in first if img is not None and img.ndim == 2][-1]
+    ref = [img for _, img in first if img is not None and img.ndim == 2][0]
     vmin, vmax = _scale(ref, mask)
+    status = status or {}
     for k, ax in enumerate(axes.ravel()):
         if k < len(panels):
-            _panel(ax, panels[k][1], mask, panels[k][0], vmin, vmax)
+            _panel(ax, panels[k][1], mask, panels[k][0], vmin, vmax, status.get(panels[k][0], "not run"))
         else:
             ax.axis("off")
     fig.suptitle(title, fontsize=9)
@@ -122,7 +124,7 @@ def qualitative_grid(first: Sequence[tuple[str, np.ndarray]], outputs: dict, mas
 
 
 def fig10(rows: Sequence[tuple[str, np.ndarray, dict]], mask, title: str, path: Path,
-          order: Sequence[str]) -> Path:
+          order: Sequence[str], status: Optional[dict] = None) -> Path:
     """Fig. 10: one row per variant (label, input depth, {enhancer: output}), masked by the Neutral mask."""
     plt = _plt()
     ncols = 1 + len(order)
@@ -132,6 +134,6 @@ def fig10(rows: Sequence[tuple[str, np.ndarray, dict]], mask, title: str, path: 
         vmin, vmax = _scale(inp, mask)
         _panel(axes[r, 0], inp, mask, f"{var}: input", vmin, vmax)
         for c, lab in enumerate(order, 1):
-            _panel(axes[r, c], outs.get(lab), mask, lab, vmin, vmax)
+            _panel(axes[r, c], outs.get(lab), mask, lab, vmin, vmax, (status or {}).get(lab, "not run"))
     fig.suptitle(title, fontsize=9)
     return save_figure(fig, path)

@@ -254,6 +254,10 @@ def _set_runs(args, iset: ImageSet, labels) -> dict:
     return run_enhancers(iset.depth, labels, cache=cache_dir("runs", tag), preset=args.preset, batch_size=P.batch_size)
 
 
+def _status(runs: dict) -> dict:
+    return {l: r.status for l, r in runs.items() if not r.ok}
+
+
 def _write_set_summary(args, sets) -> None:
     rows = []
     for s in sets:
@@ -318,7 +322,7 @@ def step06_table6(args) -> list[Path]:
             mask = kin.mask[i]
             rows.append((var, kin.depth[i], {l: (r.output[i] if r.ok else None) for l, r in runs.items()}))
         figures.fig10(rows, mask, f"Fig. 10 - falsification samples, {key[0]:04d}_s{key[1]} - data: {kin.data}",
-                      outs[1], DL_LABELS)
+                      outs[1], DL_LABELS, status=_status(runs))
     else:
         log.warning("06: no subject/session with Neutral, OcclusionMouth and OcclusionPaper: no Fig. 10")
         outs = outs[:1]
@@ -361,7 +365,8 @@ def step08_figures(args) -> list[Path]:
         p = fd / f"fig{13 + k}_synthetic_sample{k + 1}.png"
         figures.qualitative_grid([("ground truth", gt), ("degraded", deg)],
                                  {l: (r.output[i] if r.ok else None) for l, r in runs.items()}, gt != HOLE,
-                                 f"Fig. {13 + k} - random synthetic sample {k + 1} (test pair {i}) - data: {DATA_TABLE4}", p)
+                                 f"Fig. {13 + k} - random synthetic sample {k + 1} (test pair {i}) - data: {DATA_TABLE4}", p,
+                                 status=_status(runs))
         outs.append(p)
     # Figs. 15-16 (Kinect) and 17-18 (D435): frontal images with a face mask
     kin, dsn = image_sets(args)
@@ -377,7 +382,8 @@ def step08_figures(args) -> list[Path]:
                 first = [("ground truth", iset.gt[i])] + first[1:]
             p = fd / f"fig{first_fig + k}_{iset.camera}_sample{k + 1}.png"
             figures.qualitative_grid(first, {l: (r.output[i] if r.ok else None) for l, r in sruns.items()},
-                                     iset.mask[i], f"Fig. {first_fig + k} - {iset.names[i]} - data: {iset.data}", p)
+                                     iset.mask[i], f"Fig. {first_fig + k} - {iset.names[i]} - data: {iset.data}", p,
+                                     status=_status(sruns))
             outs.append(p)
     mark_done("08", args, outs)
     return outs
