@@ -78,15 +78,15 @@ def _pick_int(lo_hi, u):
     return tf.minimum(lo + tf.floor(u * (hi - lo + 1)), float(hi))
 
 
-def _sample_pixels(mask, rows, u):
-    """Pick pixels uniformly among a mask's ones: mask [N,H,W] bool, its row counts rows [N,H]
-    (float), u [N,K] in (0, 1) -> rows, cols [N,K] (float), ok [N] (mask not empty).
+def _sample_pixels(row_mask_fn, rows, u, width):
+    """Pick pixels uniformly among a mask's ones, given the mask's row counts rows [N,H] (float)
+    and ``row_mask_fn(row [N,K] int32) -> bool [N,K,W]`` (the mask's chosen rows); u [N,K] in
+    (0, 1) -> rows, cols [N,K] (float), ok [N] (mask not empty).
 
     Two levels (a row by the cumulated row counts, then a column within that row), so besides the
     row counts it costs O(N*K*(H+W)) and needs neither searchsorted nor a scatter.
     """
-    h = tf.shape(mask)[1]
-    w = tf.shape(mask)[2]
+    h = tf.shape(rows)[1]
     cum = tf.cumsum(rows, axis=1)                            # N,H
     total = cum[:, -1]                                       # N
     t = tf.minimum(tf.floor(u * total[:, None]), tf.maximum(total[:, None] - 1.0, 0.0))  # N,K
@@ -94,17 +94,33 @@ def _sample_pixels(mask, rows, u):
     row = tf.minimum(row, h - 1)
     before = tf.gather(cum, row, batch_dims=1) - tf.gather(rows, row, batch_dims=1)
     offset = t - before
-    row_mask = tf.cast(tf.gather(mask, row, batch_dims=1), tf.float32)   # N,K,W
+    row_mask = tf.cast(row_mask_fn(row), tf.float32)        # N,K,W
     col = tf.reduce_sum(tf.cast(tf.cumsum(row_mask, axis=2) <= offset[:, :, None], tf.int32), axis=2)
-    col = tf.minimum(col, w - 1)
+    col = tf.minimum(col, width - 1)
     return tf.cast(row, tf.float32), tf.cast(col, tf.float32), total > 0
 
 
-def _pixel_masks(gt):
-    """Face (non-hole) and outline masks (bool [N,H,W]) with their row counts (float [N,H])."""
+def _row_counts(gt):
+    """Row counts (float [N,H]) of the face (non-hole) and outline masks; XLA fuses the masks
+    into the reductions, so they are never stored."""
     valid_f = tf.cast(gt != tf.constant(65535, gt.dtype), tf.float32)
-    outline_f = _outline(valid_f)
-    return (valid_f > 0, tf.reduce_sum(valid_f, axis=2), outline_f > 0, tf.reduce_sum(outline_f, axis=2))
+    return tf.reduce_sum(valid_f, axis=2), tf.reduce_sum(_outline(valid_f), axis=2)
+
+
+def _valid_rows(gt, row):
+    """Face mask of the given rows: gt [N,H,W], row [N,K] -> bool [N,K,W]."""
+    return tf.gather(gt, row, batch_dims=1) != tf.constant(65535, gt.dtype)
+
+
+def _outline_rows(gt, row):
+    """Outline mask (as ``_outline``) of the given rows, from those rows and their neighbours."""
+    h = tf.shape(gt)[1]
+    cur = _valid_rows(gt, row)
+    up = _valid_rows(gt, tf.maximum(row - 1, 0)) | (row == 0)[:, :, None]
+    down = _valid_rows(gt, tf.minimum(row + 1, h - 1)) | (row == h - 1)[:, :, None]
+    side = tf.pad(cur, [[0, 0], [0, 0], [1, 1]], constant_values=True)
+    inner = up & down & side[:, :, :-2] & side[:, :, 2:]
+    return cur & ~inner
 
 
 def _ellipse_mask(cx, cy, a, b, theta, active, height, width):
@@ -168,7 +184,7 @@ def _outline(valid_f):
 
 
 def _stage_fns(cfg: DegradationConfig, need_random: bool, need_blurred: bool):
-    """Stages after the mask stage (``_pixel_masks``): ``geometry`` (hole parameters, plain TF),
+    """Stages after the row-count stage (``_row_counts``, XLA): ``geometry`` (hole parameters, plain TF),
     ``raster`` and ``finish`` (XLA). They are compiled separately on purpose: fused into one
     cluster, XLA re-computed the hole sampling inside the per-pixel loops that consume it (about
     20x slower on this CPU)."""
@@ -178,16 +194,19 @@ def _stage_fns(cfg: DegradationConfig, need_random: bool, need_blurred: bool):
     sigma = cfg.noise_mm * UNITS_PER_MM
     q_step = cfg.quantize_mm * UNITS_PER_MM
 
-    def geometry(masks, u_holes, u_img):
+    def geometry(gt, counts, u_holes, u_img):
         """Hole parameters [N,E]: centres (outline / random face pixels), axes, angles, active."""
-        valid, valid_rows, outline, outline_rows = masks
+        valid_rows, outline_rows = counts
+        width = tf.shape(gt)[2]
         parts = []
         for kind, k0, k1 in (("outline", 0, eo), ("random", eo, eo + er)):
             if k1 == k0:
                 continue
             uh = u_holes[:, k0:k1, :]
-            src, src_rows = (outline, outline_rows) if kind == "outline" else (valid, valid_rows)
-            row, col, ok = _sample_pixels(src, src_rows, uh[..., 0])
+            if kind == "outline":
+                row, col, ok = _sample_pixels(lambda r: _outline_rows(gt, r), outline_rows, uh[..., 0], width)
+            else:
+                row, col, ok = _sample_pixels(lambda r: _valid_rows(gt, r), valid_rows, uh[..., 0], width)
             counts = cfg.outline_holes if kind == "outline" else cfg.random_holes
             radius = cfg.outline_hole_radius if kind == "outline" else cfg.random_hole_radius
             aspect = cfg.outline_hole_aspect if kind == "outline" else cfg.random_hole_aspect
@@ -280,7 +299,7 @@ def renderer(config: DegradationConfig | str | None = None, variants: Sequence[s
     # the geometry stage (sampling centres, drawing parameters) works on small tensors: plain TF
     # ops are fast there and XLA would only add seconds of compilation; the per-pixel work (masks,
     # rasterising, noise and blur) is elementwise and XLA fuses it well
-    masks = tf.function(_pixel_masks, jit_compile=jit_compile, reduce_retracing=True)
+    counts = tf.function(_row_counts, jit_compile=jit_compile, reduce_retracing=True)
     raster = tf.function(raster, jit_compile=jit_compile, reduce_retracing=True)
     finish = tf.function(finish, jit_compile=jit_compile, reduce_retracing=True)
     n_holes = cfg.max_holes
@@ -317,7 +336,7 @@ def renderer(config: DegradationConfig | str | None = None, variants: Sequence[s
         u_noise = bits16(_TAG_NOISE) if with_noise else None
         u_bg = bits16(_TAG_BACKGROUND) if with_bg else None
         if n_holes > 0:
-            valid = raster(gt, *geometry(masks(gt), u_holes, u_img))
+            valid = raster(gt, *geometry(gt, counts(gt), u_holes, u_img))
         else:
             valid = gt != tf.constant(65535, tf.uint16)
         return finish(gt, valid, u_img, u_noise, u_bg, variant_ids)[:n_in]

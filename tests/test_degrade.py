@@ -99,6 +99,23 @@ def test_outline_holes_lie_along_the_outline():
         np.testing.assert_array_equal(out[i][keep], gt[i][keep])
 
 
+def test_outline_rows_and_counts_match_the_full_outline(gt):
+    import tensorflow as tf
+
+    from degrade.render import _outline_rows, _row_counts
+
+    batch = gt.copy()
+    batch[:, 0, 10:50] = 30000                            # face pixels on the top and bottom border rows
+    batch[:, -1, 5:20] = 30000
+    want = np.stack([_outline(b != HOLE) for b in batch])
+    rows = np.array([[0, 1, 20, 31, 62, 63]] * N, np.int32)
+    got = _outline_rows(tf.constant(batch), tf.constant(rows)).numpy()
+    np.testing.assert_array_equal(got, np.stack([want[i][rows[i]] for i in range(N)]))
+    valid_rows, outline_rows = (t.numpy() for t in _row_counts(tf.constant(batch)))
+    np.testing.assert_array_equal(valid_rows, (batch != HOLE).sum(axis=2))
+    np.testing.assert_array_equal(outline_rows, want.sum(axis=2))
+
+
 def test_random_holes_lie_in_the_face():
     cfg = degrade.DegradationConfig(outline_holes=(0, 0), random_holes=(5, 5), random_hole_radius=(2.0, 3.0),
                                     noise_mm=0.0, blur_size=(1, 1))
