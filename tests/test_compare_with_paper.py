@@ -78,6 +78,7 @@ def test_generic_pini_layout_and_run(results_tmp):
     long = res["long"]
     gen = long[(long["table"] == "pini_table2_face_verification") & (long["column"] == "generated")]
     assert len(gen) == 9 and gen["diff"].round(6).eq(-0.1).all()
+    assert not gen["like_for_like"].any()          # no data column: not claimed as like for like
     summ = res["summary"].set_index("table")
     assert "layout differs" in summ.at["chiu_table1_depth_mse", "note"]
     assert (results_tmp / "schlett" / "compare_with_paper.md").is_file()
