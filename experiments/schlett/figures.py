@@ -72,7 +72,8 @@ def fig9(table: pd.DataFrame, path: Path) -> Path:
         ax.set_xticks(np.arange(len(labels)), labels, rotation=60, ha="right")
         ax.set_ylabel(f"{metric} x 100")
         ax.legend(fontsize=7)
-    fig.suptitle("Fig. 9 - roughness and holes in face regions of frontal images", fontsize=10)
+    fig.suptitle("Fig. 9 - roughness and holes in face regions of frontal images - data: "
+                 + "; ".join(d for _, d in groups), fontsize=9)
     return save_figure(fig, path)
 
 
