@@ -149,9 +149,9 @@ class SyntheticDataset(Sequence):
                 "params": rec["params"]}
 
 
-def read_dataset(path, complete_only: bool = True) -> SyntheticDataset:
+def read_dataset(path) -> SyntheticDataset:
     """Open a data set written by ``write_dataset``. Shards without a finished manifest are
-    skipped with a warning (``complete_only``) so a partly written set can still be used."""
+    skipped with a warning, so a partly written set can still be used."""
     root = Path(path)
     meta_path = root / "dataset.json"
     if not meta_path.is_file():
