@@ -47,6 +47,8 @@ def test_concordance_hand_computed():
     assert c["f1"] == pytest.approx(200 / 3)
     none = probes.concordance(np.zeros(3, bool), np.zeros(3, bool))
     assert none["accuracy"] == 100 and math.isnan(none["precision"]) and math.isnan(none["f1"])
+    missed = probes.concordance(np.array([1, 0], bool), np.zeros(2, bool))    # tp 0, fn 1: zero_division = 0
+    assert (missed["accuracy"], missed["precision"], missed["recall"], missed["f1"]) == (50.0, 0.0, 0.0, 0.0)
 
 
 def test_dlib_probe_on_a_real_photo():

@@ -63,17 +63,18 @@ def predict_attributes(model, rgb_u8: np.ndarray, batch_size: int = 128) -> np.n
 
 def concordance(reference: np.ndarray, generated: np.ndarray) -> dict:
     """Accuracy, precision, recall, F1 (in %) of ``generated`` against ``reference`` (both boolean,
-    one attribute). Precision / recall / F1 are NaN when undefined (no positive prediction / label)."""
+    one attribute). Precision / recall / F1 count an empty denominator as 0 (scikit-learn's
+    ``zero_division=0``) and are NaN only when neither side has a positive (nothing to score)."""
     r, g = np.asarray(reference, bool), np.asarray(generated, bool)
     tp = int(np.sum(r & g))
     fp = int(np.sum(~r & g))
     fn = int(np.sum(r & ~g))
     acc = float(np.mean(r == g)) if r.size else math.nan
-    prec = tp / (tp + fp) if tp + fp else math.nan
-    rec = tp / (tp + fn) if tp + fn else math.nan
-    if math.isnan(prec) or math.isnan(rec):
-        f1 = math.nan
+    if tp + fp + fn == 0:
+        prec = rec = f1 = math.nan
     else:
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * prec * rec / (prec + rec) if prec + rec > 0 else 0.0
     return {"accuracy": 100 * acc, "precision": 100 * prec, "recall": 100 * rec, "f1": 100 * f1}
 
