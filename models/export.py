@@ -87,7 +87,11 @@ def export_tflite(model, path: os.PathLike | str, quantization: Optional[str] = 
 
     if quantization not in (None, "float16", "int8"):
         raise ValueError(f"quantization must be None, 'float16' or 'int8', got {quantization!r}")
-    converter = tf.lite.TFLiteConverter.from_keras_model(_fixed_size(model, size))
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints the whole signature
+        converter = tf.lite.TFLiteConverter.from_keras_model(_fixed_size(model, size))
     if quantization == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
@@ -108,7 +112,8 @@ def export_tflite(model, path: os.PathLike | str, quantization: Optional[str] = 
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.float32
         converter.inference_output_type = tf.float32
-    blob = converter.convert()
+    with contextlib.redirect_stdout(io.StringIO()):
+        blob = converter.convert()
     return atomic_write_bytes(path, blob)
 
 
