@@ -39,10 +39,21 @@ class EnhancerRun:
         return self.status == OK and self.output is not None
 
 
+_MADE: dict = {}
+
+
 def _default_factory(preset: str, batch_size: int) -> Callable:
+    """``get_enhancer`` with the weights of ``preset``; enhancers are kept for the process (a model
+    is loaded once, not once per shard) and rebuilt when their weights file changed."""
     from experiments.enhancers import get_enhancer
 
-    return lambda label: get_enhancer(label, preset=preset, batch_size=batch_size)
+    def make(label):
+        key = (label, preset, batch_size, _weights_stamp(label, preset))
+        if key not in _MADE:
+            _MADE[key] = get_enhancer(label, preset=preset, batch_size=batch_size)
+        return _MADE[key]
+
+    return make
 
 
 def _weights_stamp(label: str, preset: str) -> str:

@@ -101,39 +101,67 @@ def _prov(args, data: str, **extra) -> dict:
 
 
 # ----------------------------------------------------------------------------- 01, 02: synthetic data
-def _gt_path() -> Path:
-    return cache_dir() / "ground_truth.npz"
+def _shards(P) -> list[tuple[int, int, int]]:
+    """(shard index, first pair index, pairs) covering the preset's test pairs, ``gt_chunk`` per shard
+    (the paper preset's 100,000 pairs never sit in memory at once)."""
+    chunk = max(1, P.gt_chunk)
+    return [(k, start, min(chunk, P.n_test_pairs - start)) for k, start in enumerate(range(0, P.n_test_pairs, chunk))]
 
 
-def _pairs_path() -> Path:
-    return cache_dir() / "test_pairs.npz"
+def _gt_shard(k: int) -> Path:
+    return cache_dir("ground_truth") / f"gt_{k:05d}.npz"
+
+
+def _pairs_shard(k: int) -> Path:
+    return cache_dir("test_pairs") / f"pairs_{k:05d}.npz"
+
+
+def _shard_ok(path: Path, **want) -> Optional[dict]:
+    """The meta of an existing shard written with the same settings, else None."""
+    if not path.is_file():
+        return None
+    try:
+        _, meta = load_arrays(path)
+    except ValueError:
+        return None
+    return meta if all(meta.get(k) == v for k, v in want.items()) else None
+
+
+def load_pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
+    arr, _ = load_arrays(_pairs_shard(k))
+    return arr["gt"], arr["degraded"]
 
 
 def step01_ground_truth(args) -> list[Path]:
-    """Held-out synthetic ground truth for IV-D (generator seeds offset from the training seeds)."""
+    """Held-out synthetic ground truth for IV-D (generator seeds offset from the training seeds),
+    written in shards; finished shards are kept when the step is re-run."""
     from prnet_synth import procedural
 
     P = get_preset(args.preset)
     csv = out_dir() / "01_ground_truth.csv"
-    outs = [_gt_path(), csv]
+    shards = _shards(P)
+    outs = [_gt_shard(k) for k, _, _ in shards] + [csv]
     if is_done("01", args, outs):
         log.info("01: done before, skipped")
         return outs
     t0 = time.perf_counter()
     seed = args.seed + EVAL_SEED_OFFSET
-    depth, ident, params = [], [], []
-    chunk = max(1, P.gt_chunk)
-    for start in range(0, P.n_test_pairs, chunk):
-        n = min(chunk, P.n_test_pairs - start)
-        for s in procedural.generate(n, seed, start=start, **GT_OPTIONS):
-            depth.append(s["depth"])
-            ident.append(int(s["identity"]))
-            params.append(s["params"])
-    depth = np.stack(depth)
-    save_arrays(_gt_path(), {"params": params, "seed": seed, "options": GT_OPTIONS}, depth=depth, identity=np.array(ident))
-    face = depth != HOLE
-    frame = pd.DataFrame([{"n": len(depth), "identities": len(set(ident)), "generator_seed": seed,
-                           "face_pixels_mean": float(face.reshape(len(depth), -1).sum(1).mean()),
+    ident, face_px = [], []
+    for k, start, n in shards:
+        want = {"seed": seed, "start": start, "n": n, "options": GT_OPTIONS}
+        meta = _shard_ok(_gt_shard(k), **want)
+        if meta is None:
+            samples = procedural.generate(n, seed, start=start, **GT_OPTIONS)
+            depth = np.stack([smp["depth"] for smp in samples])
+            meta = {**want, "params": [smp["params"] for smp in samples],
+                    "identity": [int(smp["identity"]) for smp in samples],
+                    "face_pixels": (depth != HOLE).reshape(n, -1).sum(1).tolist()}
+            save_arrays(_gt_shard(k), meta, depth=depth)
+            log.info("01: shard %d/%d written (%d images)", k + 1, len(shards), n)
+        ident += meta["identity"]
+        face_px += meta["face_pixels"]
+    frame = pd.DataFrame([{"n": len(ident), "shards": len(shards), "identities": len(set(ident)),
+                           "generator_seed": seed, "face_pixels_mean": float(np.mean(face_px)),
                            "seconds": round(time.perf_counter() - t0, 1)}])
     write_table("01_ground_truth", frame, _prov(args, "generator (prnet_synth.procedural)"))
     mark_done("01", args, outs)
@@ -142,23 +170,31 @@ def step01_ground_truth(args) -> list[Path]:
 
 def step02_test_pairs(args) -> list[Path]:
     """Degraded test pairs (``degrade.degrade_batch``, plain variant: IV-D test data has no
-    deep-learning-specific background degradation)."""
+    deep-learning-specific background degradation), one file per ground-truth shard."""
     import degrade
 
+    P = get_preset(args.preset)
     csv = out_dir() / "02_test_pairs.csv"
-    outs = [_pairs_path(), csv]
+    shards = _shards(P)
+    outs = [_pairs_shard(k) for k, _, _ in shards] + [csv]
     if is_done("02", args, outs):
         log.info("02: done before, skipped")
         return outs
-    arr, meta = load_arrays(_gt_path())
-    gt = arr["depth"]
     t0 = time.perf_counter()
-    deg = degrade.degrade_batch(gt, seed=args.seed + EVAL_SEED_OFFSET, variant="plain")
-    save_arrays(_pairs_path(), {"gt_seed": meta.get("seed"), "degrade_seed": args.seed + EVAL_SEED_OFFSET},
-                gt=gt, degraded=np.asarray(deg, np.uint16))
-    face = gt != HOLE
-    holes = ((deg == HOLE) & face).reshape(len(gt), -1).sum(1) / np.maximum(face.reshape(len(gt), -1).sum(1), 1)
-    frame = pd.DataFrame([{"n": len(gt), "face_hole_fraction_mean": float(holes.mean()),
+    holes = []
+    for k, start, n in shards:
+        dseed = args.seed + EVAL_SEED_OFFSET + k
+        meta = _shard_ok(_pairs_shard(k), degrade_seed=dseed, n=n)
+        if meta is None:
+            arr, gmeta = load_arrays(_gt_shard(k))
+            gt = arr["depth"]
+            deg = np.asarray(degrade.degrade_batch(gt, seed=dseed, variant="plain"), np.uint16)
+            face = gt != HOLE
+            frac = (((deg == HOLE) & face).reshape(n, -1).sum(1) / np.maximum(face.reshape(n, -1).sum(1), 1)).tolist()
+            meta = {"gt_seed": gmeta.get("seed"), "degrade_seed": dseed, "n": n, "face_hole_fraction": frac}
+            save_arrays(_pairs_shard(k), meta, gt=gt, degraded=deg)
+        holes += meta["face_hole_fraction"]
+    frame = pd.DataFrame([{"n": len(holes), "face_hole_fraction_mean": float(np.mean(holes)),
                            "seconds": round(time.perf_counter() - t0, 1)}])
     write_table("02_test_pairs", frame, _prov(args, DATA_TABLE4))
     mark_done("02", args, outs)
@@ -196,24 +232,51 @@ def step03_train(args) -> list[Path]:
 
 # ----------------------------------------------------------------------------- 04: Table IV
 def step04_table4(args) -> list[Path]:
+    """Table IV + Fig. 8, shard by shard; per-shard RMSE values are cached (with the weights they
+    came from), enhancer outputs only for small presets."""
+    from experiments import metrics
     from experiments.enhancers import LABELS
+
+    from .run import WEIGHTS_MISSING, _weights_stamp
 
     P = get_preset(args.preset)
     outs = [out_dir() / "table4_synthetic_rmse.csv", figures_dir() / "fig08_rmse.png"]
     if is_done("04", args, outs):
         log.info("04: done before, skipped")
         return outs
-    arr, _ = load_arrays(_pairs_path())
-    runs = run_enhancers(arr["degraded"], LABELS, cache=cache_dir("runs", "test_pairs"),
-                         preset=args.preset, batch_size=P.batch_size)
-    table, per = tables.table4(arr["gt"], runs)
+    shards = _shards(P)
+    keep_outputs = P.n_test_pairs <= 1000
+    values: dict[str, list] = {l: [] for l in LABELS}
+    status: dict[str, str] = {}
+    seconds: dict[str, float] = {l: 0.0 for l in LABELS}
+    for k, start, n in shards:
+        stamps = {l: _weights_stamp(l, args.preset) for l in LABELS}
+        rpath = cache_dir("table4") / f"rmse_{k:05d}.npz"
+        meta = _shard_ok(rpath, stamps=stamps, n=n)
+        if meta is None:
+            gt, deg = load_pairs(k)
+            runs = run_enhancers(deg, LABELS, cache=cache_dir("runs", "test_pairs", f"{k:05d}") if keep_outputs else None,
+                                 preset=args.preset, batch_size=P.batch_size)
+            meta = {"stamps": stamps, "n": n, "status": {l: r.status for l, r in runs.items()},
+                    "seconds": {l: r.seconds for l, r in runs.items()},
+                    "rmse": {l: np.atleast_1d(metrics.face_rmse(gt, r.output)).tolist() for l, r in runs.items() if r.ok}}
+            save_arrays(rpath, meta)
+            log.info("04: shard %d/%d done", k + 1, len(shards))
+        for l in LABELS:
+            st = meta["status"].get(l, WEIGHTS_MISSING)
+            if st != "ok":
+                status.setdefault(l, st)
+                continue
+            values[l] += meta["rmse"][l]
+            seconds[l] += float(meta["seconds"].get(l, 0.0))
+    table, per = tables.table4_from_values(values, status)
     table["data"] = DATA_TABLE4
     prov = _prov(args, DATA_TABLE4)
     write_table("table4_synthetic_rmse", table, prov)
     write_table("table4_per_image", per, prov)
     write_table("enhancer_seconds_test_pairs", pd.DataFrame(
-        [{"enhancer": r.label, "images": len(arr["gt"]), "seconds": round(r.seconds, 2), "status": r.status,
-          "cached": r.detail == "cached"} for r in runs.values()]), prov)
+        [{"enhancer": l, "images": len(values[l]), "seconds": round(seconds[l], 2),
+          "status": status.get(l, "ok")} for l in LABELS]), prov)
     figures.fig8(table, outs[1], DATA_TABLE4)
     mark_done("04", args, outs)
     return outs
@@ -356,15 +419,20 @@ def step08_figures(args) -> list[Path]:
     outs: list[Path] = []
     fd = figures_dir()
     # Figs. 13-14: random synthetic test pairs, masked by the ground truth's face area
-    arr, _ = load_arrays(_pairs_path())
-    runs = run_enhancers(arr["degraded"], LABELS, cache=cache_dir("runs", "test_pairs"),
+    shards = _shards(P)
+    picks = sorted(int(i) for i in rng.choice(P.n_test_pairs, size=min(P.figure_samples, P.n_test_pairs), replace=False))
+    gts, degs = [], []
+    for i in picks:
+        k, start, _ = next(sh for sh in shards if sh[1] <= i < sh[1] + sh[2])
+        g, d = load_pairs(k)
+        gts.append(g[i - start])
+        degs.append(d[i - start])
+    runs = run_enhancers(np.stack(degs), LABELS, cache=cache_dir("runs", "figure_pairs"),
                          preset=args.preset, batch_size=P.batch_size)
-    picks = rng.choice(len(arr["gt"]), size=min(P.figure_samples, len(arr["gt"])), replace=False)
-    for k, i in enumerate(picks):
-        gt, deg = arr["gt"][i], arr["degraded"][i]
+    for k, (i, gt, deg) in enumerate(zip(picks, gts, degs)):
         p = fd / f"fig{13 + k}_synthetic_sample{k + 1}.png"
         figures.qualitative_grid([("ground truth", gt), ("degraded", deg)],
-                                 {l: (r.output[i] if r.ok else None) for l, r in runs.items()}, gt != HOLE,
+                                 {l: (r.output[k] if r.ok else None) for l, r in runs.items()}, gt != HOLE,
                                  f"Fig. {13 + k} - random synthetic sample {k + 1} (test pair {i}) - data: {DATA_TABLE4}", p,
                                  status=_status(runs))
         outs.append(p)

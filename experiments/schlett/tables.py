@@ -16,7 +16,7 @@ from experiments import metrics
 from .masks import landmark_hole_ratio
 from .run import OK, EnhancerRun
 
-__all__ = ["TABLE4_COLUMNS", "table4", "table5", "table6", "table7", "TABLE6_VARIANTS", "TABLE7_TESTS",
+__all__ = ["TABLE4_COLUMNS", "table4", "table4_from_values", "table5", "table6", "table7", "TABLE6_VARIANTS", "TABLE7_TESTS",
            "table7_subsets", "sort_by_mean"]
 
 TABLE4_COLUMNS = ["enhancer", "mean", "std", "skewness", "excess_kurtosis", "n", "status"]
@@ -45,12 +45,18 @@ def table4(gt: np.ndarray, runs: Mapping[str, EnhancerRun]) -> tuple[pd.DataFram
     Returns (table sorted by mean with columns ``TABLE4_COLUMNS``, per-image long frame
     ``enhancer, image, rmse``).
     """
+    values = {l: np.atleast_1d(metrics.face_rmse(gt, r.output)) for l, r in runs.items() if r.ok}
+    status = {l: r.status for l, r in runs.items() if not r.ok}
+    return table4_from_values({l: values.get(l, []) for l in runs}, status)
+
+
+def table4_from_values(values: Mapping[str, Sequence[float]], status: Mapping[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table IV from per-image RMSE values per enhancer (``status[label]`` for those that did not run)."""
     rows, per = [], []
-    for label, run in runs.items():
-        if not run.ok:
-            rows.append(_missing_row(label, run))
+    for label, vals in values.items():
+        if label in status:
+            rows.append({"enhancer": label, "status": status[label]})
             continue
-        vals = np.atleast_1d(metrics.face_rmse(gt, run.output))
         s = metrics.summarize(vals)
         rows.append({"enhancer": label, "mean": s["mean"], "std": s["std"], "skewness": s["skewness"],
                      "excess_kurtosis": s["kurtosis"], "n": s["n"], "status": OK})
