@@ -68,6 +68,8 @@ def sample_identity(rng: np.random.Generator) -> dict:
     p["brow_rgb"] = [float(min(b, 0.5 * sk)) for b, sk in zip(p["brow_rgb"], p["skin"])]
     p["ear_scale"] = g(1.0, 0.08)                     # ear size factor
     p["ear_angle"] = float(rng.uniform(12.0, 32.0))    # how far the ears stand out (degrees)
+    # global proportions: the whole head (and what it wears) is scaled by these factors
+    p["scale_x"], p["scale_y"], p["scale_z"] = g(1.0, 0.04), g(1.0, 0.045), g(1.0, 0.04)
     # keep the vertical order nose base < upper lip < lip line < chin (philtrum >= 9 mm,
     # lip line to chin >= 32 mm)
     p["mouth_y"] = min(p["mouth_y"], -(p["nose_len"] + 14.5 + p["lip_up"]))
@@ -350,19 +352,27 @@ def rotation(yaw, pitch, roll):
     return rz @ rx @ ry
 
 
+def head_scale(ident: dict) -> np.ndarray:
+    """The identity's global scale factors (x, y, z); 1 for parameter sets without them."""
+    return np.array([ident.get("scale_x", 1.0), ident.get("scale_y", 1.0), ident.get("scale_z", 1.0)])
+
+
 def landmarks_3d(head: Head, R: np.ndarray, n_path: int = 48) -> np.ndarray:
-    """(68, 3) landmark points in the rotated head frame.
+    """(68, 3) landmark points in the scaled (``head_scale``) and rotated head frame.
 
     Inner points are the surface points at their rest-plane positions. Jaw points 0-16 follow
     dlib's definition of the visible face outline: along a path in the rest plane from the cheek
     towards the frontal outline target, the first point whose rotated normal turns away from the
     camera (the occluding contour), or the outline target when the path stays visible.
     """
+    S = head_scale(head.ident)
+    M = R @ np.diag(S)              # points: scale, then rotate
+    Nm = R @ np.diag(1.0 / S)       # normals: inverse transpose of the scaling, then rotate
     rest = head.rest_landmarks()
     out = np.zeros((68, 3))
     th = head.theta_from_x(rest[17:, 0], rest[17:, 1])
     pts, _ = head.points(th, rest[17:, 1])
-    out[17:] = pts @ R.T
+    out[17:] = pts @ M.T
     my = head.ident["mouth_y"]
     t = np.linspace(0.0, 1.0, n_path)[None, :]
     xk, yk = rest[:17, 0:1], rest[:17, 1:2]
@@ -375,8 +385,8 @@ def landmarks_3d(head: Head, R: np.ndarray, n_path: int = 48) -> np.ndarray:
     X[8] = 0.0
     thp = head.theta_from_x(X, Y)
     n0 = head.normals(thp, Y)
-    n = n0 @ R.T
-    P = head.points(thp, Y)[0] @ R.T
+    n = n0 @ Nm.T
+    P = head.points(thp, Y)[0] @ M.T
     nz = n[..., 2]
     # the face outline ends where the surface turns under the jaw (normal more than ~45 degrees
     # downwards): a face seen from below shows the underside of the jaw, but its contour points

@@ -10,7 +10,7 @@ import numpy as np
 from .. import raster
 from ..conventions import HOLE, MAX_VALID, UNITS_PER_MM
 from . import meshes, paint
-from .model import EXPRESSIONS, Head, landmarks_3d, rotation, sample_expression, sample_identity
+from .model import EXPRESSIONS, Head, head_scale, landmarks_3d, rotation, sample_expression, sample_identity
 
 MASK_CLASSES = ("background", "skin", "brows", "eyes", "glasses", "nose", "mouth")
 BACKGROUND, SKIN, BROWS, EYES, GLASSES, NOSE, MOUTH = range(7)
@@ -316,10 +316,13 @@ def render(seed: int, index: int, options: dict) -> dict:
     nv, nn, nt = _neck(ident)
     lm = landmarks_3d(head, R, n_path=40)
 
-    hv = (hv - pivot) @ R.T + pivot
-    hn = hn @ R.T
-    nv = (nv - pivot) @ Rn.T + pivot
-    nn = nn @ Rn.T
+    S = head_scale(ident)            # global proportions of the identity, applied before the pose
+    hv = (hv * S - pivot) @ R.T + pivot
+    hn = hn / S
+    hn = (hn / np.maximum(np.linalg.norm(hn, axis=1, keepdims=True), 1e-12)) @ R.T
+    nv = (nv * S - pivot) @ Rn.T + pivot
+    nn = nn / S
+    nn = (nn / np.linalg.norm(nn, axis=1, keepdims=True)) @ Rn.T
     lm = lm - pivot @ R.T + pivot    # landmarks_3d rotates about the origin; the mesh about the pivot
 
     verts = [hv, nv]
@@ -328,7 +331,7 @@ def render(seed: int, index: int, options: dict) -> dict:
     obj = [np.full(len(ht), OBJ_HEAD, np.int8), np.full(len(nt), OBJ_NECK, np.int8)]
     off = len(hv) + len(nv)
     for v, t in _ears(head):          # ears: skin, not part of the face region (like the neck)
-        v = (v - pivot) @ R.T + pivot
+        v = (v * S - pivot) @ R.T + pivot
         verts.append(v)
         norms.append(meshes.vertex_normals(v, t))
         tris.append(t + off)
@@ -339,7 +342,7 @@ def render(seed: int, index: int, options: dict) -> dict:
         occ_parts = [_paper(cap, lm, hv)]
     for v, t, oid in occ_parts:
         if oid != OBJ_PAPER:
-            v = (v - pivot) @ R.T + pivot
+            v = (v * S - pivot) @ R.T + pivot
         n = meshes.vertex_normals(v, t)
         verts.append(v)
         norms.append(n)
@@ -357,8 +360,8 @@ def render(seed: int, index: int, options: dict) -> dict:
     rest = head.rest_landmarks()
     top = float(rest[17:27, 1].max())
     ymid = 0.5 * (top + head.y_bot)
-    s = cap["face_size_px"] / (top - head.y_bot)
-    c3 = (np.array([0.0, ymid, 0.85 * float(head.profiles(ymid)[1])]) - pivot) @ R.T + pivot
+    s = cap["face_size_px"] / ((top - head.y_bot) * S[1])
+    c3 = (np.array([0.0, ymid, 0.85 * float(head.profiles(ymid)[1])]) * S - pivot) @ R.T + pivot
     cx, cy = float(c3[0]), float(c3[1])
     ox = (SIZE - 1) / 2.0 + cap["offset_px"][0]
     oy = (SIZE - 1) / 2.0 + cap["offset_px"][1]
@@ -402,7 +405,7 @@ def render(seed: int, index: int, options: dict) -> dict:
     # lenses: a faint reflection where a lens lies in front of the surface; mask "glasses"
     if lenses:
         lv, lt = meshes.merge(lenses)
-        lzb, ltri = raster.rasterize(to_img((lv - pivot) @ R.T + pivot), lt, SIZE, SIZE, mode="barycentric")
+        lzb, ltri = raster.rasterize(to_img((lv * S - pivot) @ R.T + pivot), lt, SIZE, SIZE, mode="barycentric")
         lens = (ltri >= 0) & (lzb > zbuf)
         img[lens] = img[lens] * 0.9 + 0.06
         mask[lens & (mask != EYES)] = GLASSES
