@@ -39,3 +39,24 @@ def test_failed_step_blocks_only_its_dependents(results_tmp, monkeypatch):
     status = dict(zip(log["step"], log["status"]))
     assert status["01"] == "failed" and status["02"].startswith("skipped") and status["08"].startswith("skipped")
     assert status["10"] == "ok" and (log["seed"] == 7).all()
+
+
+def test_step_stamps_follow_upstream(results_tmp):
+    import argparse
+    import time
+
+    from experiments.schlett import steps
+
+    args = argparse.Namespace(preset="quick", seed=1, data={}, force=False)
+    out = results_tmp / "x.csv"
+    out.write_text("x\n")
+    steps.mark_done("01", args, [out])
+    steps.mark_done("02", args, [out])
+    assert steps.is_done("02", args, [out])
+    assert not steps.is_done("02", argparse.Namespace(preset="quick", seed=2, data={}, force=False), [out])
+    assert not steps.is_done("02", argparse.Namespace(preset="quick", seed=1, data={}, force=True), [out])
+    time.sleep(1.1)                      # provenance times have 1 s resolution
+    steps.mark_done("01", args, [out])   # 01 redone: 02 must be redone too
+    assert not steps.is_done("02", args, [out])
+    out.unlink()
+    assert not steps.is_done("01", args, [out])

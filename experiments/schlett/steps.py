@@ -57,7 +57,22 @@ def is_done(step: str, args, outputs: list[Path]) -> bool:
     except ValueError:
         return False
     same = rec.get("preset") == args.preset and rec.get("seed") == args.seed and rec.get("data") == _data_key(args)
+    same = same and rec.get("upstream", {}) == _upstream(step)
     return same and (step in WEIGHTS_FREE or rec.get("weights") == _weights_signature(args.preset))
+
+
+# A step is redone when a step it reads from was redone after it.
+UPSTREAM = {"02": ("01",), "04": ("02",), "08": ("02",)}
+
+
+def _upstream(step: str) -> dict:
+    out = {}
+    for dep in UPSTREAM.get(step, ()):
+        try:
+            out[dep] = json.loads(_stamp(dep).read_text()).get("created_utc")
+        except (OSError, ValueError):
+            out[dep] = None
+    return out
 
 
 # Steps whose outputs do not depend on the DL enhancers' weights.
@@ -77,6 +92,7 @@ def _weights_signature(preset: str) -> dict:
 def mark_done(step: str, args, outputs: list[Path], **extra) -> None:
     if step not in WEIGHTS_FREE:
         extra.setdefault("weights", _weights_signature(args.preset))
+    extra.setdefault("upstream", _upstream(step))
     rec = provenance(args.preset, args.seed, _data_key(args), step=step,
                      outputs=[str(Path(o).relative_to(out_dir().parent)) if _under(o) else str(o) for o in outputs],
                      **extra)
