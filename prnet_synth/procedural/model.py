@@ -68,6 +68,9 @@ def sample_identity(rng: np.random.Generator) -> dict:
     p["brow_rgb"] = [float(min(b, 0.5 * sk)) for b, sk in zip(p["brow_rgb"], p["skin"])]
     p["ear_scale"] = g(1.0, 0.08)                     # ear size factor
     p["ear_angle"] = float(rng.uniform(12.0, 32.0))    # how far the ears stand out (degrees)
+    # hair (colour of the scalp; no hair geometry) and hairline height
+    p["hair"] = {"color": [float(v) for v in rng.uniform(0.03, 0.35) * np.array([1.0, 0.8, 0.62])],
+                 "line": float(rng.uniform(52, 70)), "bald": bool(rng.random() < 0.15)}
     # global proportions: the whole head (and what it wears) is scaled by these factors
     p["scale_x"], p["scale_y"], p["scale_z"] = g(1.0, 0.04), g(1.0, 0.045), g(1.0, 0.04)
     # keep the vertical order nose base < upper lip < lip line < chin (philtrum >= 9 mm,

@@ -28,9 +28,9 @@ N_PARAMS = 29
 def pack_params(ident: dict, expr: dict, cap: dict) -> np.ndarray:
     p = np.zeros(N_PARAMS)
     p[P_SKIN_R:P_SKIN_B + 1] = ident["skin"]
-    p[P_HAIR_R:P_HAIR_B + 1] = cap["hair"]["color"]
-    p[P_HAIRLINE] = cap["hair"]["line"]
-    p[P_BALD] = 1.0 if cap["hair"]["bald"] else 0.0
+    p[P_HAIR_R:P_HAIR_B + 1] = ident["hair"]["color"]
+    p[P_HAIRLINE] = ident["hair"]["line"]
+    p[P_BALD] = 1.0 if ident["hair"]["bald"] else 0.0
     p[P_NOSE_LEN] = ident["nose_len"]
     p[P_NOSE_BRIDGE] = ident["nose_bridge"]
     p[P_ALA_X] = ident["ala_x"]

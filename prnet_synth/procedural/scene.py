@@ -99,8 +99,6 @@ def sample_capture(seed: int, index: int, o: dict) -> dict:
             "angle": float(rng.uniform(0, 360)),
             "noise_seed": int(rng.integers(0, 2 ** 31)),
         },
-        "hair": {"color": [float(v) for v in rng.uniform(0.03, 0.35) * np.array([1.0, 0.8, 0.62])],
-                 "line": float(rng.uniform(52, 70)), "bald": bool(rng.random() < 0.15)},
         "occluder_params": {"side": float(rng.choice([-1.0, 1.0])), "u": [float(v) for v in rng.uniform(0, 1, 6)]},
         "noise": float(rng.uniform(0.5, 2.5)),
     }
