@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from .. import raster
-from ..conventions import HOLE, MAX_VALID, UNITS_PER_MM
+from ..conventions import UNITS_PER_MM
 from . import meshes, paint
 from .model import EXPRESSIONS, Head, head_scale, landmarks_3d, rotation, sample_expression, sample_identity
 
