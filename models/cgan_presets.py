@@ -65,6 +65,7 @@ class FabbriPreset:
     attr_epochs: int = 20
     attr_filters: tuple[int, ...] = (32, 64, 128)
     dlib_upscale: int = 256                               # faces are upscaled to 256 px for dlib
+    synthetic_black_background: bool = True              # synthetic data only: see fabbri_run (decided)
     # synthetic stand-ins: train ("Pandora") and test ("MotorMark") from disjoint identities
     n_train: int = 20000
     n_test: int = 2000
