@@ -51,6 +51,22 @@ def timed(fn, seconds: float, min_runs: int = 2) -> float:
     return float(np.median(times))
 
 
+def interleaved(fns: dict, seconds: float, min_rounds: int = 5) -> dict:
+    """img/s of each zero-argument call (one image per call), timed in interleaved rounds."""
+    for f in fns.values():
+        f()
+    times = {k: [] for k in fns}
+    t_end = time.perf_counter() + seconds
+    while len(times[next(iter(fns))]) < min_rounds or time.perf_counter() < t_end:
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+        if len(times[next(iter(fns))]) >= 60:
+            break
+    return {k: 1.0 / float(np.median(v)) for k, v in times.items()}
+
+
 def matmul_peak(seconds: float) -> float:
     n = 2048
     a = tf.random.uniform((n, n), dtype=tf.float32)
@@ -111,22 +127,21 @@ def bench_tflite(seconds: float, test_images: int, tmp: Path) -> dict:
     x = to_float(deg)[..., None]
     out = {"test_set": f"{len(gt)} images, {source} seed 9100, plain degradation", "threads": threads}
 
-    def speed(model_fn, x1):
-        return 1.0 / timed(lambda: np.asarray(model_fn(x1)), seconds)
-
-    # speed on the full DL-Delta network (weights random for speed; calibrated on degraded faces)
+    # speed on the full DL-Delta network (weights random for speed; calibrated on degraded faces).
+    # Keras and the TFLite variants are timed in interleaved rounds (one call each per round), so a
+    # change of machine load affects all of them alike; img/s = 1 / median seconds per call.
     full = build_enhancer_network("DL-Delta")
     infer = tf.function(lambda t: full(t, training=False))
     x1 = x[:1]
-    rows = {"keras_fp32_b1": speed(lambda a: infer(tf.constant(a)).numpy(), x1)}
+    fns = {"keras_fp32_b1": lambda: infer(tf.constant(x1)).numpy()}
     for q in (None, "float16", "int8"):
         path = export_tflite(full, tmp / f"delta_{q}.tflite", q, representative=[x[:8]] if q == "int8" else None)
         for nt in sorted({1, threads}):
-            rows[f"tflite_{q or 'fp32'}_t{nt}"] = speed(TFLiteModel(path, num_threads=nt), x1)
-    rows["keras_fp32_b1_again"] = speed(lambda a: infer(tf.constant(a)).numpy(), x1)
+            m = TFLiteModel(path, num_threads=nt)
+            fns[f"tflite_{q or 'fp32'}_t{nt}"] = (lambda m=m: m(x1))
+    rows = interleaved(fns, seconds * len(fns))
     out["full_delta_img_s"] = rows
-    keras_ref = 0.5 * (rows["keras_fp32_b1"] + rows["keras_fp32_b1_again"])
-    out["full_delta_ratio_vs_keras"] = {k: v / keras_ref for k, v in rows.items()}
+    out["full_delta_ratio_vs_keras"] = {k: v / rows["keras_fp32_b1"] for k, v in rows.items()}
 
     # accuracy (and speed) of the trained quick DL-Delta-1
     wp = weights_path("DL-Delta-1", "quick")
@@ -144,12 +159,13 @@ def bench_tflite(seconds: float, test_images: int, tmp: Path) -> dict:
     res = {"None": float(np.mean(face_rmse(gt, deg)))}
     y = keras_run(x)
     res["keras_fp32"] = float(np.mean(face_rmse(gt, from_float(y[..., 0]))))
-    speeds = {"keras_fp32_b1": speed(lambda a: kin(tf.constant(a)).numpy(), x1)}
+    fns = {"keras_fp32_b1": lambda: kin(tf.constant(x1)).numpy()}
     for q in ("float16", "int8"):
         path = export_tflite(model, tmp / f"trained_{q}.tflite", q, representative=[x[:8]] if q == "int8" else None)
-        tfl = TFLiteModel(path, num_threads=threads)
+        tfl = TFLiteModel(path, num_threads=1)
         res[f"tflite_{q}"] = float(np.mean(face_rmse(gt, from_float(tfl(x)[..., 0]))))
-        speeds[f"tflite_{q}"] = speed(tfl, x1)
+        fns[f"tflite_{q}_t1"] = (lambda m=tfl: m(x1))
+    speeds = interleaved(fns, seconds * len(fns))
     out["trained_quick_delta1_face_rmse"] = res
     out["trained_quick_delta1_rmse_change"] = {k: res[k] / res["keras_fp32"] - 1 for k in res if k.startswith("tflite")}
     out["trained_quick_delta1_img_s"] = speeds
