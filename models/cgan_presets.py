@@ -86,8 +86,8 @@ PINI_PRESETS = {
 FABBRI_PRESETS = {
     "paper": FabbriPreset("paper"),
     "quick": FabbriPreset(
-        "quick", input_size=64, encoder_filters=scaled((64, 128, 256, 512), 16),
-        decoder_filters=scaled((256, 128, 64, 32), 16), disc_filters=scaled((64, 128, 256, 512), 16),
+        "quick", input_size=64, encoder_filters=scaled((64, 128, 256, 512), 8),
+        decoder_filters=scaled((256, 128, 64, 32), 8), disc_filters=scaled((64, 128, 256, 512), 8),
         batch_size=16, pix2pix_ngf=8, pix2pix_ndf=8, pix2pix_batch_size=4, attr_epochs=20,
         attr_filters=(16, 32, 64), n_train=320, n_test=120, epochs=8, train_identities=32, test_identities=4),
 }
