@@ -9,6 +9,7 @@ layouts, method names as in the paper), ``table2_attributes.csv`` (per-attribute
 from __future__ import annotations
 
 import math
+import dataclasses
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -96,7 +97,7 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
             fs.gray = np.where(fs.depth8 > 0, fs.gray, 0).astype(np.uint8)
         label = f"{label}, RGB background outside the depth set to black"
     prov = provenance(preset_name, seed, label)
-    settings = {"data": label, "input_size": preset.input_size}
+    settings = {"data": label, "input_size": preset.input_size, "preset_fields": dataclasses.asdict(preset)}
     s = preset.input_size
 
     x_tr = to_unit(train.depth8)[..., None]

@@ -9,6 +9,7 @@ original, generated), ``pairs_val.csv`` / ``pairs_test.csv`` (the fixed pair lis
 from __future__ import annotations
 
 import logging
+import dataclasses
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -110,7 +111,7 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
     train, val, test, data_label = load_data(preset, seed, data, root, generate, log_fn)
     data_key = "biwi" if data == "biwi" else "pandora"   # the paper's column family (synthetic stands in for Pandora)
     prov = provenance(preset_name, seed, data_label)
-    settings = {"data": data_label, "input_size": preset.input_size}
+    settings = {"data": data_label, "input_size": preset.input_size, "preset_fields": dataclasses.asdict(preset)}
 
     x_tr, y_tr = _x(train.gray), _x(train.depth8)
     s = preset.input_size
