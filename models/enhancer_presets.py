@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-__all__ = ["EnhancerPreset", "PRESETS", "get_preset"]
+__all__ = ["EnhancerPreset", "PRESETS", "get_preset", "width_for"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class EnhancerPreset:
     loss: str = "mse"
     #: 1.0 = the exact Table III networks
     width_multiplier: float = 1.0
+    #: per-network exceptions, ((base label, multiplier), ...)
+    width_overrides: tuple = ()
+    #: no scaled width below this (a 2-channel full-resolution level trains unreliably)
+    min_width: int = 1
     #: training crop side (256 = whole image); crops keep the native scale
     train_size: int = 256
     #: ground truths generated per call of the synthetic generator (and cache unit)
@@ -74,9 +78,17 @@ PRESETS = {
         alpha_plain_pairs=112, alpha_blurred_pairs=96,
         delta_gts=192, delta_stage_gts=32, delta_repeats=4,
         batch_size=8, learning_rate=2e-3, width_multiplier=0.125, train_size=128,
+        width_overrides=(("DL-Alpha", 0.25),), min_width=4,
         gt_chunk=64, degrade_chunk=32,
     ),
 }
+
+
+def width_for(preset: EnhancerPreset, label: str) -> float:
+    """The width multiplier of ``label`` ("DL-Delta-3" counts as "DL-Delta") under ``preset``."""
+    from .unet import base_label
+
+    return dict(preset.width_overrides).get(base_label(label), preset.width_multiplier)
 
 
 def get_preset(preset: "str | EnhancerPreset") -> EnhancerPreset:

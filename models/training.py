@@ -38,7 +38,7 @@ import numpy as np
 from prnet_synth.atomic import atomic_write_json, atomic_write_text, provenance
 from prnet_synth.conventions import read_depth_png
 
-from .enhancer_presets import EnhancerPreset, get_preset
+from .enhancer_presets import EnhancerPreset, get_preset, width_for
 from .unet import ENHANCER_LABELS, base_label, build_enhancer_network
 
 __all__ = [
@@ -401,7 +401,7 @@ def _export(best_weights: Path, label: str, p: EnhancerPreset, weights: Path):
     """Write the best weights as an uncompiled float32 .keras model (no optimiser state), atomically."""
     import keras
 
-    model = build_enhancer_network(label, p.width_multiplier, input_size=None, name=label.replace("-", "_"))
+    model = build_enhancer_network(label, width_for(p, label), input_size=None, min_width=p.min_width, name=label.replace("-", "_"))
     model.load_weights(best_weights)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tmp = weights.parent / f".{weights.stem}.tmp.keras"
@@ -442,7 +442,7 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
     work.mkdir(parents=True, exist_ok=True)
 
     with strategy.scope():
-        model = build_enhancer_network(label, p.width_multiplier, input_size=None, name=label.replace("-", "_"))
+        model = build_enhancer_network(label, width_for(p, label), input_size=None, min_width=p.min_width, name=label.replace("-", "_"))
         _compile(model, p)
         if state is not None and state.latest and (work / state.latest).is_file():
             model = keras.models.load_model(work / state.latest, compile=True)
@@ -531,7 +531,7 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
     atomic_write_json(weights.with_suffix(".json"), provenance(
         p.name, seed, source.description, model=label, best_loss=state.best, epochs=state.global_epoch,
         seconds=round(state.seconds, 1), precision=policy, replicas=strategy.num_replicas_in_sync,
-        width_multiplier=p.width_multiplier, train_size=p.train_size,
+        width_multiplier=width_for(p, label), min_width=p.min_width, train_size=p.train_size,
         curriculum=[asdict(s) for s in sessions]))
     state.done = True
     if state.latest and (work / state.latest).exists():

@@ -114,19 +114,19 @@ def base_label(label: str) -> str:
                      f"or DL-Delta-1..DL-Delta-4")
 
 
-def scaled_layout(label: str, width_multiplier: float = 1.0) -> UNetLayout:
-    """The layout of ``label`` with every width multiplied by ``width_multiplier`` (rounded, >= 1).
-
-    Multiplier 1.0 is the paper's network; smaller ones are used by the ``quick`` training preset only.
+def scaled_layout(label: str, width_multiplier: float = 1.0, min_width: int = 1) -> UNetLayout:
+    """The layout of ``label`` with every width multiplied by ``width_multiplier`` (rounded, at least
+    ``min_width``). Multiplier 1.0 is the paper's network; smaller ones are used by the ``quick``
+    training preset only.
     """
     layout = LAYOUTS[base_label(label)]
     if width_multiplier <= 0:
         raise ValueError(f"width_multiplier must be > 0, got {width_multiplier}")
-    if width_multiplier == 1.0:
+    if width_multiplier == 1.0 and min_width <= min(layout.widths):
         return layout
 
     def s(w):
-        return max(1, int(round(w * width_multiplier)))
+        return max(int(min_width), 1, int(round(w * width_multiplier)))
 
     return dataclasses.replace(layout, widths=tuple(s(w) for w in layout.widths), bottleneck=s(layout.bottleneck))
 
@@ -137,15 +137,16 @@ def size_multiple(label: str) -> int:
 
 
 def build_enhancer_network(label: str, width_multiplier: float = 1.0, input_size: Optional[int] = 256,
-                           name: Optional[str] = None):
+                           name: Optional[str] = None, min_width: int = 1):
     """Build the Keras U-Net of ``label`` ("DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta" or
     "DL-Delta-1".."4"): float input HxWx1 in [0, 1] (holes 1.0), linear output HxWx1.
 
     ``input_size``: 256 (the paper), another multiple of ``size_multiple(label)``, or None for any
-    such size. ``width_multiplier`` != 1 scales every width (quick preset only). The last layer
+    such size. ``width_multiplier`` != 1 scales every width, no width below ``min_width`` (quick
+    preset only). The last layer
     computes in float32 so the model also works under a mixed-precision policy.
     """
-    layout = scaled_layout(label, width_multiplier)
+    layout = scaled_layout(label, width_multiplier, min_width)
     model_name = name or (label.replace("-", "_") + ("" if width_multiplier == 1.0 else f"_x{width_multiplier:g}"))
     return build_unet(layout, input_size, model_name)
 

@@ -60,6 +60,8 @@ def test_width_multiplier_and_flexible_size():
     assert model.layers[1].filters == 1                                         # 16 * 1/16
     x = np.random.default_rng(0).uniform(0, 1, (2, 128, 128, 1)).astype(np.float32)
     assert np.asarray(model(x)).shape == (2, 128, 128, 1)
+    wide = build_enhancer_network("DL-Delta", width_multiplier=0.125, input_size=None, min_width=4)
+    assert [l.filters for l in wide.layers if l.name in ("enc0_conv0", "enc1_conv0", "enc3_conv0")] == [4, 4, 16]
     with pytest.raises(ValueError, match="multiple of 128"):
         build_enhancer_network("DL-Delta", input_size=96)
     with pytest.raises(ValueError, match="unknown U-Net enhancer label"):
