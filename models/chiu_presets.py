@@ -77,7 +77,10 @@ class ChiuPreset:
     rec_train_per_identity: int = 40
     rec_test_identities: int = 100
     rec_probes_per_set: int = 4
-    extra: dict = field(default_factory=dict)
+    # generator options of the recognition training captures (the paper's VGGFace2: in-the-wild
+    # photos, poses mostly within 30 degrees, few occlusions)
+    rec_train_options: dict = field(default_factory=lambda: {"occluder": "none", "yaw_range": 30.0,
+                                                             "pitch_range": 15.0, "roll_range": 10.0})
 
 
 PRESETS: dict[str, ChiuPreset] = {
@@ -87,10 +90,10 @@ PRESETS: dict[str, ChiuPreset] = {
         depthnet=DepthNetConfig(size=64, base_filters=16, max_filters=128, disc_filters=16, epochs=15,
                                 batch_size=16),
         recognition=RecognitionConfig(size=64, units=(1, 1, 1, 1), widths=(16, 32, 64, 128),
-                                      embedding=64, epochs=8, lr_milestones=(5, 7), batch_size=32,
-                                      learning_rate=0.05, arc_scale=16.0, arc_margin=0.3),
+                                      embedding=64, epochs=15, lr_milestones=(10, 13), batch_size=16,
+                                      arc_scale=32.0, arc_margin=0.2),
         depthnet_train_identities=24, depthnet_samples_per_identity=20, depthnet_test_identities=6,
-        rec_train_identities=24, rec_train_per_identity=20, rec_test_identities=12,
+        rec_train_identities=30, rec_train_per_identity=16, rec_test_identities=12,
         rec_probes_per_set=3,
     ),
 }

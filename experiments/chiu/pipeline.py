@@ -281,7 +281,7 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
     from models.chiu_recognition import MaskGuidedRecognizer, lr_schedule
 
     cfg = preset.recognition
-    tag = f"recognition_{preset.name}_{_config_hash(cfg, preset.depthnet, preset.rec_train_identities, preset.rec_train_per_identity)}_s{seed}"
+    tag = f"recognition_{preset.name}_{_config_hash(cfg, preset.depthnet, preset.rec_train_identities, preset.rec_train_per_identity, sorted(preset.rec_train_options.items()))}_s{seed}"
     weights = work_dir("chiu", f"{tag}.weights.h5")
     n_ids = preset.rec_train_identities
     model = MaskGuidedRecognizer(cfg, n_classes=n_ids)
@@ -298,12 +298,12 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
 
     def make():
         raw = synth_samples(n_ids * preset.rec_train_per_identity, seed + SEED_OFFSETS["rec_train"], dsize,
-                            identities=n_ids)
+                            identities=n_ids, **preset.rec_train_options)
         aug = _augment_with_depthnet(depthnet, raw)
         return {"rgb": aug["rgb"], "depth": aug["depth"], "mask": aug["mask"], "identity": raw["identity"]}
 
     data_tag = _config_hash(preset.depthnet, preset.depthnet_train_identities, preset.depthnet_samples_per_identity,
-                            n_ids, preset.rec_train_per_identity)
+                            n_ids, preset.rec_train_per_identity, sorted(preset.rec_train_options.items()))
     data = _cached(work_dir("chiu", f"rec_train_{data_tag}_s{seed}.npz"), make)
     x = recognition_inputs(data["rgb"], data["depth"], data["mask"], cfg.size)
     y = data["identity"]
