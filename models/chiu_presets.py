@@ -62,6 +62,9 @@ class RecognitionConfig:
     sam_stages: tuple[int, ...] = (0, 2)
     sam_kernel: int = 7
     epochs: int = 20
+    # BatchNorm moving-average momentum of the reference IR-SE/ArcFace code (PyTorch's default 0.1 =
+    # Keras 0.9); Keras' own default 0.99 needs ~10x more steps before inference mode is usable.
+    bn_momentum: float = 0.9
 
 
 @dataclass(frozen=True)

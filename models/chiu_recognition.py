@@ -47,7 +47,7 @@ class SEBlock(layers.Layer):
         return x * self.fc2(tf.nn.relu(self.fc1(self.pool(x))))
 
 
-def _bottleneck_ir_se(x, in_ch: int, depth: int, stride: int, wd: float, name: str):
+def _bottleneck_ir_se(x, in_ch: int, depth: int, stride: int, wd: float, name: str, cfg: RecognitionConfig):
     """IR-SE unit (ArcFace's SENet variant): BN-conv3x3-BN-PReLU-conv3x3(stride)-BN-SE + shortcut."""
     reg = keras.regularizers.L2(wd / 2.0) if wd else None
     if in_ch == depth and stride == 1:
@@ -57,14 +57,14 @@ def _bottleneck_ir_se(x, in_ch: int, depth: int, stride: int, wd: float, name: s
     else:
         shortcut = layers.Conv2D(depth, 1, strides=stride, use_bias=False, kernel_regularizer=reg,
                                  name=f"{name}_sc_conv")(x)
-        shortcut = layers.BatchNormalization(name=f"{name}_sc_bn")(shortcut)
-    r = layers.BatchNormalization(name=f"{name}_bn1")(x)
+        shortcut = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"{name}_sc_bn")(shortcut)
+    r = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"{name}_bn1")(x)
     r = layers.Conv2D(depth, 3, padding="same", use_bias=False, kernel_regularizer=reg, name=f"{name}_conv1")(r)
-    r = layers.BatchNormalization(name=f"{name}_bn2")(r)
+    r = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"{name}_bn2")(r)
     r = layers.PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(r)
     r = layers.Conv2D(depth, 3, strides=stride, padding="same", use_bias=False, kernel_regularizer=reg,
                       name=f"{name}_conv2")(r)
-    r = layers.BatchNormalization(name=f"{name}_bn3")(r)
+    r = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"{name}_bn3")(r)
     r = SEBlock(depth, name=f"{name}_se")(r)
     return layers.Add(name=f"{name}_add")([r, shortcut])
 
@@ -81,7 +81,7 @@ def build_branch_stages(channels: int, cfg: RecognitionConfig, name: str) -> lis
     inp = keras.Input((cfg.size, cfg.size, channels), name=f"{name}_in")
     x = layers.Conv2D(cfg.widths[0], 3, padding="same", use_bias=False, kernel_regularizer=reg,
                       name=f"{name}_stem_conv")(inp)
-    x = layers.BatchNormalization(name=f"{name}_stem_bn")(x)
+    x = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"{name}_stem_bn")(x)
     x = layers.PReLU(shared_axes=[1, 2], name=f"{name}_stem_prelu")(x)
     in_ch = cfg.widths[0]
     cur = x
@@ -91,15 +91,15 @@ def build_branch_stages(channels: int, cfg: RecognitionConfig, name: str) -> lis
             cur_in = keras.Input(tuple(cur.shape[1:]), name=f"{name}_s{s}_in")
             cur = cur_in
         for u in range(units):
-            cur = _bottleneck_ir_se(cur, in_ch, depth, 2 if u == 0 else 1, wd, f"{name}_s{s}u{u}")
+            cur = _bottleneck_ir_se(cur, in_ch, depth, 2 if u == 0 else 1, wd, f"{name}_s{s}u{u}", cfg)
             in_ch = depth
         models.append(keras.Model(cur_in if s > 0 else inp, cur, name=f"{name}_stage{s}"))
     h_in = keras.Input(tuple(cur.shape[1:]), name=f"{name}_head_in")
-    h = layers.BatchNormalization(name=f"{name}_head_bn1")(h_in)
+    h = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"{name}_head_bn1")(h_in)
     h = layers.Dropout(0.4, name=f"{name}_head_drop")(h)
     h = layers.Flatten(name=f"{name}_head_flat")(h)
     h = layers.Dense(cfg.embedding, kernel_regularizer=reg, name=f"{name}_head_fc")(h)
-    h = layers.BatchNormalization(name=f"{name}_head_bn2")(h)
+    h = layers.BatchNormalization(momentum=cfg.bn_momentum, name=f"{name}_head_bn2")(h)
     models.append(keras.Model(h_in, h, name=f"{name}_head"))
     return models
 
