@@ -575,5 +575,7 @@ def train_enhancers(labels: Optional[Sequence[str]] = None, preset: "str | Enhan
     results = []
     for label in todo:
         results.append(train_one(label, p, seed, out_dir=out_dir, source=source, force=force, verbose=verbose))
-    _say(verbose, f"trained {', '.join(todo)} in {time.perf_counter() - t0:.0f} s")
+    trained = [r["label"] for r in results if r["status"] == "trained"]
+    _say(verbose, f"trained {', '.join(trained) or 'nothing'}; present {', '.join(todo)}; "
+                  f"{time.perf_counter() - t0:.0f} s")
     return results
