@@ -148,7 +148,7 @@ def bench_tflite(seconds: float, test_images: int, tmp: Path) -> dict:
     if not wp.is_file():
         out["trained"] = f"{wp} missing: train with python -m models.train_enhancers --preset quick"
         return out
-    from models.unet import load_enhancer_model
+    from models.unet import ENHANCER_LABELS, load_enhancer_model
 
     model = load_enhancer_model("DL-Delta-1")
     kin = tf.function(lambda t: model(t, training=False))
@@ -166,8 +166,15 @@ def bench_tflite(seconds: float, test_images: int, tmp: Path) -> dict:
         res[f"tflite_{q}"] = float(np.mean(face_rmse(gt, from_float(tfl(x)[..., 0]))))
         fns[f"tflite_{q}_t1"] = (lambda m=tfl: m(x1))
     speeds = interleaved(fns, seconds * len(fns))
+    for label in ENHANCER_LABELS:                    # every trained quick enhancer, same test set
+        if weights_path(label, "quick").is_file():
+            m = load_enhancer_model(label)
+            f = tf.function(lambda t, m=m: m(t, training=False))
+            y = np.concatenate([f(tf.constant(x[i:i + 4])).numpy() for i in range(0, len(x), 4)])
+            res[f"quick {label}"] = float(np.mean(face_rmse(gt, from_float(y[..., 0]))))
     out["trained_quick_delta1_face_rmse"] = res
     out["trained_quick_delta1_rmse_change"] = {k: res[k] / res["keras_fp32"] - 1 for k in res if k.startswith("tflite")}
+    out["quick_face_rmse_vs_none"] = {k: v for k, v in res.items() if k.startswith("quick") or k == "None"}
     out["trained_quick_delta1_img_s"] = speeds
     return out
 
@@ -207,6 +214,8 @@ def main(argv=None) -> int:
               {k: round(v, 5) for k, v in tfl["trained_quick_delta1_face_rmse"].items()})
         print("  relative change vs Keras fp32 (goal within 5 %):",
               {k: f"{100 * v:+.2f}%" for k, v in tfl["trained_quick_delta1_rmse_change"].items()})
+        print("quick enhancers, face RMSE on the same test set (lower is better):",
+              {k: round(v, 4) for k, v in tfl["quick_face_rmse_vs_none"].items()})
         print("  img/s (batch 1):", {k: round(v, 1) for k, v in tfl["trained_quick_delta1_img_s"].items()})
     else:
         print(tfl["trained"])
