@@ -536,6 +536,8 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
     state.done = True
     if state.latest and (work / state.latest).exists():
         (work / state.latest).unlink()
+    if best_file.exists():  # exported to the weights file above
+        best_file.unlink()
     state.latest = None
     state.save(state_path)
     _say(verbose, f"{label}: done in {state.seconds:.0f} s, best loss {state.best:.5f} -> {weights}")
