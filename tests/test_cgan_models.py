@@ -146,3 +146,17 @@ def test_unit_conversions_round_trip():
     img = np.arange(256, dtype=np.uint8).reshape(16, 16)
     np.testing.assert_array_equal(gan_common.from_unit(gan_common.to_unit(img)), img)
     assert gan_common.to_unit(np.array([0, 255], np.uint8)).tolist() == [-1.0, 1.0]
+
+
+def test_test_step_reports_reconstruction_of_inference_outputs():
+    keras.utils.set_random_seed(3)
+    gan = _tiny_gan(recon_weight=10.0)
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
+    y = rng.uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
+    logs = gan.test_step((x, y))
+    out = np.asarray(gan.generator(x, training=False))
+    d_fake = np.clip(np.asarray(gan.discriminator(out, training=False)), 1e-7, 1 - 1e-7)
+    assert float(logs["recon"]) == pytest.approx(float(np.mean((out - y) ** 2)), rel=1e-5)
+    assert float(logs["g_adv"]) == pytest.approx(float(-np.mean(np.log(d_fake))), rel=1e-4)
+    assert float(logs["g_loss"]) == pytest.approx(10 * float(logs["recon"]) + float(logs["g_adv"]), rel=1e-5)
