@@ -8,7 +8,8 @@ Each step is its numbered script, run in a fresh Python process. The chain is re
 script skips work whose outputs exist for the same preset/seed/data (step 03 skips training when the
 weights of the preset exist), so re-running after a kill continues where it stopped; ``--force``
 redoes everything. A failed step is logged; the steps that need its output are skipped, the others
-still run. ``results/schlett/reproduce_log.csv`` records each step's time and outcome.
+still run. ``results/schlett/reproduce_log.csv`` records each step's time and outcome (every invocation is
+appended, with its start time in ``run_started_utc``).
 
 Without ``--data`` everything runs on the embedded default (synthetic data), and the outputs say so.
 """
@@ -76,6 +77,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     from experiments.schlett.io import out_dir
 
     log_path = out_dir() / "reproduce_log.csv"
+    # the log keeps every invocation (a resumed chain shows both runs)
+    earlier = pd.read_csv(log_path, dtype={"step": str}) if log_path.is_file() else None
+    run_id = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     records, failed = [], set()
     t_all = time.perf_counter()
     for step, script in plan(args.only, args.start):
@@ -83,8 +87,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         if blocked:
             log.error("step %s skipped: it needs step(s) %s, which failed", step, sorted(blocked))
             failed.add(step)
-            records.append({"step": step, "script": script, "seconds": 0.0, "returncode": None,
-                            "status": f"skipped (needs {','.join(sorted(blocked))})"})
+            records.append({"run_started_utc": run_id, "step": step, "script": script, "seconds": 0.0,
+                            "returncode": None, "status": f"skipped (needs {','.join(sorted(blocked))})"})
             continue
         cmd = [sys.executable, str(HERE / script), "--preset", args.preset, "--seed", str(args.seed)]
         if args.data and step in REAL_DATA_STEPS:
@@ -101,11 +105,14 @@ def main(argv: Optional[list[str]] = None) -> int:
             log.error("step %s failed (exit %d) after %.0f s", step, rc, secs)
         else:
             log.info("step %s finished in %.0f s", step, secs)
-        records.append({"step": step, "script": script, "seconds": round(secs, 1), "returncode": rc, "status": status})
+        records.append({"run_started_utc": run_id, "step": step, "script": script, "seconds": round(secs, 1),
+                        "returncode": rc, "status": status})
         frame = pd.DataFrame(records)
         prov = provenance(args.preset, args.seed, ";".join(args.data) or "embedded default")
         for k in ("preset", "seed", "data", "code_version"):
             frame[k] = prov[k]
+        if earlier is not None:
+            frame = pd.concat([earlier, frame], ignore_index=True)
         atomic_write_csv(log_path, frame)
     total = time.perf_counter() - t_all
     log.info("chain finished in %.0f s (%.1f min); failed steps: %s", total, total / 60, sorted(failed) or "none")

@@ -38,6 +38,25 @@ def test_relief_of_surfaces():
     assert np.isnan(A.relief_mm(np.full((256, 256), HOLE, np.uint16), area))
 
 
+def test_relief_ignores_far_outliers():
+    """Holes filled with far background depth are dips, not relief: they must not tilt the fit."""
+    area = A.sheet_mask(margin=A.MARGIN)
+    d = A.plane_depth("bent_plane")
+    rng = np.random.default_rng(0)
+    rows, cols = np.nonzero(area)
+    pick = rng.choice(len(rows), size=len(rows) // 20, replace=False)     # 5 % of the sheet
+    clean = d.copy()
+    d[rows[pick], cols[pick]] = 65534
+    assert abs(A.relief_mm(d, area)) < 0.5
+    assert A.relief_mm(_nose(d), area) > 2 * A.RELIEF_BOUND_MM
+    # against the input's surface: erasing most of the sheet is not relief, a nose in front of it is
+    erased = np.where(area, 65534, clean).astype(np.uint16)
+    erased[rows[pick], cols[pick]] = clean[rows[pick], cols[pick]]
+    assert A.relief_mm(erased, area, reference=clean) < 0.5
+    assert A.relief_mm(_nose(A.plane_depth("bent_plane", offset_mm=40.0)), area,
+                       reference=A.plane_depth("bent_plane", offset_mm=40.0)) > 2 * A.RELIEF_BOUND_MM
+
+
 def test_bent_plane_geometry():
     d = A.plane_depth("bent_plane")
     r0, r1, c0, c1 = A.SHEET
