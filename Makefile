@@ -14,8 +14,18 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
+# The first `make reproduce` in a checkout recomputes the whole chain (--force: the committed results/
+# are regenerated, the quick U-Nets retrained); a rerun after a kill resumes where it stopped, and a
+# rerun after success only re-checks. FORCE=1 recomputes everything again.
+REPRO_MARK := work_data/.reproduce_started
+
 reproduce: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m experiments.reproduce --preset quick
+	@mkdir -p work_data
+	@if [ -n "$(FORCE)" ] || [ ! -f $(REPRO_MARK) ]; then touch $(REPRO_MARK); \
+	  echo "make reproduce: full run (--force)"; \
+	  TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m experiments.reproduce --preset quick --force; \
+	else echo "make reproduce: resuming (FORCE=1 recomputes everything)"; \
+	  TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m experiments.reproduce --preset quick; fi
 
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q tests
