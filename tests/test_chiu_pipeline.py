@@ -34,20 +34,20 @@ def test_chiu_tables_micro(results_tmp):
     out = results_tmp / "chiu"
     tables = pipeline.depth_tables(preset, seed=5, out_dir=out)
     t1 = pd.read_csv(out / "table1_depth_mse.csv")
-    assert list(t1["method"]) == ["3DDFA", "PRNet", "DepthNet (ours)"]
+    assert list(t1["method"]) == ["3DDFA", "PRNet", "DepthNet"]
     assert t1.set_index("method").loc["PRNet", "status"] == "weights missing"
-    assert np.isnan(t1.set_index("method").loc["PRNet", "synthetic_mse"])
-    ours = t1.set_index("method").loc["DepthNet (ours)", "synthetic_mse"]
+    assert np.isnan(t1.set_index("method").loc["PRNet", "bu3dfe"])
+    ours = t1.set_index("method").loc["DepthNet", "bu3dfe"]
     assert np.isfinite(ours) and 0 <= ours <= 255 ** 2
     assert (t1["data"].str.contains("synthetic")).all() and (t1["preset"] == "micro").all()
     t5 = pd.read_csv(out / "table5_mask_ablation.csv")
     assert list(t5["method"]) == ["DepthNet w/o mask", "DepthNet w mask"]
     df6 = pipeline.recognition_tables(preset, seed=5, out_dir=out)
     t6 = pd.read_csv(out / "table6_modalities.csv")
-    assert list(t6["method"]) == ["D*+M*", "RGB+M*", "RGB+D*+M*"]
-    vals = t6[["Expression", "Pose", "Occlusion", "Time"]].to_numpy(float)
+    assert list(t6["modalities"]) == ["D*+M*", "RGB+M*", "RGB+D*+M*"]
+    vals = t6[["expression", "pose", "occlusion", "time"]].to_numpy(float)
     assert np.all((vals >= 0) & (vals <= 100))
-    np.testing.assert_allclose(t6["Average"], vals.mean(axis=1))
+    np.testing.assert_allclose(t6["average"], vals.mean(axis=1))
     assert (out / "figures" / "fig7_attention.png").is_file()
     # resumable: a second run reuses the trained weights (no new training log lines) and reproduces the tables
     log = out / "logs"
