@@ -89,12 +89,25 @@ def _weights_signature(preset: str) -> dict:
     return {label: _weights_stamp(label, preset) for label in DL_LABELS}
 
 
+def _recorded_path(path) -> str:
+    """An output's path as recorded in the step stamp: relative to results/ or to the repository
+    (no machine paths in committed files), absolute only when it lies elsewhere."""
+    from prnet_synth.paths import project_root
+
+    if _under(path):
+        return str(Path(path).relative_to(out_dir().parent))
+    try:
+        return str(Path(path).resolve().relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
 def mark_done(step: str, args, outputs: list[Path], **extra) -> None:
     if step not in WEIGHTS_FREE:
         extra.setdefault("weights", _weights_signature(args.preset))
     extra.setdefault("upstream", _upstream(step))
     rec = provenance(args.preset, args.seed, _data_key(args), step=step,
-                     outputs=[str(Path(o).relative_to(out_dir().parent)) if _under(o) else str(o) for o in outputs],
+                     outputs=[_recorded_path(o) for o in outputs],
                      **extra)
     atomic_write_json(_stamp(step), rec)
 
