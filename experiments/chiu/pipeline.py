@@ -205,13 +205,26 @@ def image_mse(gt: np.ndarray, raw: np.ndarray) -> float:
     return float(np.mean((g - p) ** 2))
 
 
+def _save_figure(fig, title: str, path: Path) -> None:
+    """Title, lay out and write a matplotlib figure as PNG atomically, then close it."""
+    import matplotlib.pyplot as plt
+
+    from prnet_synth.atomic import atomic_open
+
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=80)
+    plt.close(fig)
+
+
 def _depth_figure(test: dict, d_mask, d_nomask, path: Path, preset_name: str, n: int = 6):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from prnet_synth.atomic import atomic_open
     from prnet_synth.conventions import colorize
 
     n = min(n, len(test["rgb"]))
@@ -225,12 +238,7 @@ def _depth_figure(test: dict, d_mask, d_nomask, path: Path, preset_name: str, n:
             ax.set_yticks([])
             if c == 0:
                 ax.set_ylabel(name, fontsize=7)
-    fig.suptitle(f"Chiu DepthNet on synthetic faces (embedded default, preset {preset_name})", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=80)
-    plt.close(fig)
+    _save_figure(fig, f"Chiu DepthNet on synthetic faces (embedded default, preset {preset_name})", path)
 
 
 # ----------------------------------------------------------------------------- recognition
@@ -368,8 +376,6 @@ def _attention_figure(model, depthnet, gal: dict, size: int, path: Path, preset_
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from prnet_synth.atomic import atomic_open
-
     n = min(n, len(gal["rgb"]))
     aug = _augment_with_depthnet(depthnet, {k: v[:n] for k, v in gal.items()})
     x = recognition_inputs(aug["rgb"], aug["depth"], aug["mask"], size)
@@ -386,12 +392,7 @@ def _attention_figure(model, depthnet, gal: dict, size: int, path: Path, preset_
     axes[0][0].set_ylabel("RGB", fontsize=7)
     for r, lv in enumerate(levels, start=1):
         axes[r][0].set_ylabel(f"SAM stage {lv}", fontsize=7)
-    fig.suptitle(f"Mask-guided spatial attention, synthetic faces (preset {preset_name})", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=80)
-    plt.close(fig)
+    _save_figure(fig, f"Mask-guided spatial attention, synthetic faces (preset {preset_name})", path)
 
 
 # ----------------------------------------------------------------------------- real 3D data
