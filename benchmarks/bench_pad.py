@@ -47,14 +47,11 @@ def keras_delta(weights):
 
 
 def to_tflite(model, path: Path, quantize: bool = False) -> Path:
-    """Convert a Keras model with TensorFlow's converter (models.export does the same for users)."""
-    import tensorflow as tf
+    """Convert a Keras enhancer with ``models.export.export_tflite`` (fixed 1x256x256x1 input; int8
+    weights with dynamic-range quantisation when ``quantize``)."""
+    from models.export import export_tflite
 
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    if quantize:
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    path.write_bytes(conv.convert())
-    return path
+    return export_tflite(model, path, "dynamic" if quantize else None)
 
 
 def run_once(path, enhancer, cfg, frames):

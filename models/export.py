@@ -79,14 +79,14 @@ def export_tflite(model, path: os.PathLike | str, quantization: Optional[str] = 
                   representative: Optional[Iterable[np.ndarray]] = None, size: int = 256) -> Path:
     """Convert ``model`` to a TFLite flatbuffer for inputs of ``size`` x ``size`` (batch 1, resizable).
 
-    ``quantization``: None (float32), "float16" or "int8" (needs ``representative``: float images
-    NxHxWx1 or HxWx1 in [0, 1], a few dozen suffice)."""
+    ``quantization``: None (float32), "float16", "dynamic" (int8 weights, float activations) or
+    "int8" (needs ``representative``: float images NxHxWx1 or HxWx1 in [0, 1], a few dozen suffice)."""
     import tensorflow as tf
 
     from prnet_synth.atomic import atomic_write_bytes
 
-    if quantization not in (None, "float16", "int8"):
-        raise ValueError(f"quantization must be None, 'float16' or 'int8', got {quantization!r}")
+    if quantization not in (None, "float16", "dynamic", "int8"):
+        raise ValueError(f"quantization must be None, 'float16', 'dynamic' or 'int8', got {quantization!r}")
     import contextlib
     import io
 
@@ -95,6 +95,8 @@ def export_tflite(model, path: os.PathLike | str, quantization: Optional[str] = 
     if quantization == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
     elif quantization == "int8":
         if representative is None:
             raise ValueError("int8 quantisation needs a representative data set (float images in [0, 1])")
