@@ -4,8 +4,8 @@ recordings of 2019, i.e. of the paper's D435 data) with a Z16 depth and an RGB8 
 pyrealsense2 >= 2.58 records ROS2 .db3 only, so this asset was made once with pyrealsense2 2.56.5 in a
 separate virtual environment (shared/docs/datasets.md section 7):
 
-    python3.11 -m venv /tmp/rs256 && /tmp/rs256/bin/pip install pyrealsense2==2.56.5.9235 numpy
-    LIBUSB=<path of libusb-1.0.so> /tmp/rs256/bin/python tests/data/make_realsense_ros1_bag.py
+    python3.11 -m venv <VENV> && <VENV>/bin/pip install pyrealsense2==2.56.5.9235 numpy
+    LIBUSB=<path of libusb-1.0.so> <VENV>/bin/python tests/data/make_realsense_ros1_bag.py
 
 The frame contents follow ``frame_arrays(i)``, which tests/test_realsense_io.py recomputes.
 """
