@@ -94,15 +94,16 @@ def _config_hash(*parts) -> str:
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:8]
 
 
-def _keras_fit_resumable(model, x, y, epochs, batch_size, tag: str, out_dir: Path, callbacks=()):
+def _keras_fit_resumable(model, x, y, epochs, batch_size, tag: str, out_dir: Path, seed: int, callbacks=()):
+    """``models.gan_common.fit_resumable`` (BackupAndRestore under work_dir) plus a CSV training log."""
     import keras
 
-    backup = work_dir("chiu", "backup", tag)
-    cbs = [keras.callbacks.BackupAndRestore(str(backup)),
-           keras.callbacks.CSVLogger(str(out_dir / f"train_log_{tag}.csv"), append=True)]
-    cbs.extend(callbacks)
+    from models.gan_common import fit_resumable
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    return model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=2, callbacks=cbs, shuffle=True)
+    csv = keras.callbacks.CSVLogger(str(out_dir / f"train_log_{tag}.csv"), append=True)
+    return fit_resumable(model, x, y, epochs=epochs, batch_size=batch_size, backup_dir=work_dir("chiu", "backup", tag),
+                         label=tag, seed=seed, log=log.info, extra_callbacks=[csv, *callbacks])
 
 
 def _save_weights(model, path: Path):
@@ -137,7 +138,7 @@ def train_depthnet(preset, seed: int, with_mask: bool = True, log_dir: Optional[
     if not with_mask:
         y = {"depth": y["depth"]}
     log.info("training %s on %d images", tag, len(x))
-    _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag, log_dir or results_dir() / "chiu" / "logs")
+    _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag, log_dir or results_dir() / "chiu" / "logs", seed)
     _save_weights(model, weights)
     return model
 
@@ -319,7 +320,7 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
     y = data["identity"]
     log.info("training %s on %d images of %d identities", tag, len(y), n_ids)
     _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag,
-                         log_dir or results_dir() / "chiu" / "logs",
+                         log_dir or results_dir() / "chiu" / "logs", seed,
                          callbacks=[keras.callbacks.LearningRateScheduler(lr_schedule(cfg))])
     _save_weights(model, weights)
     return model
