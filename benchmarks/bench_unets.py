@@ -7,6 +7,8 @@ shared/docs/environment.md recommends):
 * inference images/s (compiled ``tf.function`` call, batch ``--batch``) and the achieved GFLOP/s;
 * training images/s with ``model.fit`` (Adam, MSE) and the achieved GFLOP/s (3 x forward FLOPs);
 * each beside the machine's matmul peak, measured in the same run (float32 2048x2048 matmuls);
+* single 3x3 convolutions with the level shapes of the U-Nets (256x256 16->16 ... 64x64 256->256):
+  what one such layer attains here, the ceiling for a network made of them;
 
 then the deployable form: TFLite float32 / float16 / int8 (XNNPACK, batch 1) against Keras fp32 at
 batch 1 on the full DL-Delta network (speed ratio, goal >= 2x), and the face-area RMSE
@@ -80,6 +82,21 @@ def matmul_peak(seconds: float) -> float:
     for _ in range(3):
         best.append(timed(run, seconds / 3, 3))
     return 2 * n ** 3 / min(best) / 1e9
+
+
+#: single 3x3 convolutions (+ bias + ReLU) with the shapes of the U-Nets' levels: what one conv of
+#: that shape attains on this CPU (a ceiling for networks made of such layers), beside the matmul peak
+CONV_PROBES = ((256, 16, 16), (128, 32, 32), (64, 64, 64), (32, 128, 128), (64, 256, 256))
+
+
+def conv_probe(size: int, cin: int, cout: int, batch: int, seconds: float) -> float:
+    """GFLOP/s of one 3x3 'same' convolution + bias + ReLU, NHWC float32, compiled tf.function."""
+    x = tf.random.uniform((batch, size, size, cin))
+    k = tf.random.uniform((3, 3, cin, cout)) * 0.1
+    b = tf.zeros((cout,))
+    f = tf.function(lambda: tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, k, 1, "SAME"), b)))
+    t = timed(lambda: f().numpy(), seconds)
+    return 2 * 9 * cin * cout * size * size * batch / t / 1e9
 
 
 def bench_network(label: str, batch: int, seconds: float) -> dict:
@@ -203,7 +220,12 @@ def main(argv=None) -> int:
         print(f"{label:10s} {r['params']:11,d} {r['gflop_per_image']:9.2f} {r['infer_img_s']:11.2f} "
               f"{r['infer_gflop_s']:8.1f} {100 * r['infer_gflop_s'] / ref:5.0f}% {r['train_img_s']:11.2f} "
               f"{r['train_gflop_s']:8.1f} {100 * r['train_gflop_s'] / ref:5.0f}%   (peak {ref:.0f})", flush=True)
-    peak1 = peaks[-1]
+    conv = {}
+    for size, cin, cout in CONV_PROBES:
+        conv[f"{size}x{size} {cin}->{cout}"] = g = conv_probe(size, cin, cout, args.batch, args.seconds / 3)
+    ref = peaks[-1]
+    print("single 3x3 conv layers, batch", args.batch, "(GFLOP/s, % of the last matmul peak):",
+          {k: f"{v:.0f} ({100 * v / ref:.0f}%)" for k, v in conv.items()}, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tfl = bench_tflite(args.seconds, args.test_images, Path(tmp))
     print("full DL-Delta, batch 1, img/s:", {k: round(v, 2) for k, v in tfl["full_delta_img_s"].items()})
@@ -222,7 +244,8 @@ def main(argv=None) -> int:
     if args.json:
         from prnet_synth.atomic import atomic_write_json
 
-        atomic_write_json(args.json, {"matmul_peak_gflop_s": peaks, "networks": nets, "tflite": tfl})
+        atomic_write_json(args.json, {"matmul_peak_gflop_s": peaks, "networks": nets, "conv_probes_gflop_s": conv,
+                                      "tflite": tfl})
     return 0
 
 

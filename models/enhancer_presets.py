@@ -16,6 +16,7 @@ about 10 minutes on 2 CPU cores (measured numbers: docs/readme/50_unets.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Optional
 
 __all__ = ["EnhancerPreset", "PRESETS", "get_preset", "width_for"]
 
@@ -37,6 +38,8 @@ class EnhancerPreset:
     delta_stage_gts: int = 10_000
     #: DL-Delta-1..DL-Delta-<n>
     delta_repeats: int = 4
+    #: epochs per DL-Delta stage (None: ``epochs``, as in the paper: 10 for every stage)
+    delta_epochs: Optional[int] = None
     #: decided (not stated): optimiser Adam, loss MSE (see the notes)
     batch_size: int = 16
     learning_rate: float = 1e-3
@@ -59,6 +62,8 @@ class EnhancerPreset:
                   "batch_size", "train_size", "gt_chunk", "degrade_chunk"):
             if int(getattr(self, f)) < 1:
                 raise ValueError(f"EnhancerPreset.{f} must be >= 1, got {getattr(self, f)}")
+        if self.delta_epochs is not None and int(self.delta_epochs) < 1:
+            raise ValueError(f"EnhancerPreset.delta_epochs must be >= 1 or None, got {self.delta_epochs}")
         if self.alpha_plain_pairs < 0 or self.alpha_blurred_pairs < 0:
             raise ValueError("EnhancerPreset: DL-Alpha pre-training sizes must be >= 0")
         if self.delta_gts > self.main_pairs:
@@ -70,15 +75,17 @@ class EnhancerPreset:
 
 PRESETS = {
     "paper": EnhancerPreset(name="paper"),
-    # 8 main stages of 96 pairs x 2 epochs; DL-Alpha's plain/blurred sessions keep the paper's
-    # 7:6 ratio of pairs (112 and 96 pairs, at 96 per stage: 2 + 1 stages); DL-Delta 6 stages of
-    # 32 ground truths x 3 variants x 2 epochs, repeated 4 times.
+    # 8 main stages of 128 pairs x 3 epochs; DL-Alpha's plain/blurred sessions keep the paper's
+    # 7:6 ratio of pairs (149 and 128 pairs, at 128 per stage: 2 + 1 stages); DL-Delta 6 stages of
+    # 64 ground truths x 3 variants x 4 epochs, repeated 4 times. Widths: DL-Delta x0.5 (8 channels
+    # at full resolution), DL-Beta x0.25 (the same level widths: Beta is Delta with doubled widths),
+    # DL-Alpha and DL-Gamma x0.25 (at least 4 channels). Measured choices: docs/notes/50_unets.md.
     "quick": EnhancerPreset(
-        name="quick", main_pairs=768, stage_pairs=96, epochs=2,
-        alpha_plain_pairs=112, alpha_blurred_pairs=96,
-        delta_gts=192, delta_stage_gts=32, delta_repeats=4,
-        batch_size=8, learning_rate=2e-3, width_multiplier=0.125, train_size=128,
-        width_overrides=(("DL-Alpha", 0.25),), min_width=4,
+        name="quick", main_pairs=1024, stage_pairs=128, epochs=3, delta_epochs=4,
+        alpha_plain_pairs=149, alpha_blurred_pairs=128,
+        delta_gts=384, delta_stage_gts=64, delta_repeats=4,
+        batch_size=8, learning_rate=1e-3, width_multiplier=0.25, train_size=128,
+        width_overrides=(("DL-Delta", 0.5),), min_width=4,
         gt_chunk=64, degrade_chunk=32,
     ),
 }

@@ -43,7 +43,7 @@ from .unet import ENHANCER_LABELS, base_label, build_enhancer_network
 
 __all__ = [
     "Session", "curriculum", "GroundTruthSource", "make_source", "choose_strategy", "train_enhancers",
-    "train_one", "derive_seed", "ORDER",
+    "train_one", "derive_seed", "ORDER", "PairCache", "stage_pairs",
 ]
 
 log = logging.getLogger("models.training")
@@ -95,7 +95,8 @@ def curriculum(label: str, preset: "str | EnhancerPreset") -> list[Session]:
     n = int(label.rsplit("-", 1)[1])
     if n > p.delta_repeats:
         raise ValueError(f"{label}: preset {p.name!r} has only {p.delta_repeats} DL-Delta repetitions")
-    return [Session("delta", (PLAIN, RANDOM, BLURRED), 0, p.delta_gts, p.delta_stage_gts, p.epochs)]
+    return [Session("delta", (PLAIN, RANDOM, BLURRED), 0, p.delta_gts, p.delta_stage_gts,
+                    p.delta_epochs if p.delta_epochs is not None else p.epochs)]
 
 
 def previous_model(label: str) -> Optional[str]:
@@ -146,11 +147,17 @@ class ArraySource(GroundTruthSource):
 class ChunkedSource(GroundTruthSource):
     """Ground truth produced in chunks by ``make_chunk(chunk_index, chunk_size)``; recent chunks cached."""
 
-    def __init__(self, make_chunk: Callable[[int, int], np.ndarray], chunk: int, description: str, keep: int = 4):
+    #: memory the cache may hold (chunks are regenerated beyond it); at least ``keep`` chunks are kept
+    CACHE_BYTES = 768 * 2 ** 20
+
+    def __init__(self, make_chunk: Callable[[int, int], np.ndarray], chunk: int, description: str,
+                 keep: Optional[int] = None):
         self.make_chunk = make_chunk
         self.chunk = int(chunk)
         self.description = description
-        self.keep = keep
+        # DL-Alpha, DL-Beta and DL-Gamma read the same ground truths one after the other: keep as many
+        # chunks as the memory budget allows, so that small presets generate each ground truth once
+        self.keep = keep if keep is not None else max(4, self.CACHE_BYTES // (self.chunk * 256 * 256 * 2))
         self._cache: dict[int, np.ndarray] = {}
 
     def _chunk(self, c: int) -> np.ndarray:
@@ -233,13 +240,43 @@ def make_source(data, seed: int, chunk: int = 2000) -> GroundTruthSource:
     return DirectorySource(data)
 
 
+class PairCache:
+    """Degraded stage pairs kept in memory up to ``max_bytes`` (oldest dropped first), so that
+    DL-Alpha, DL-Beta and DL-Gamma, which train on the same pairs, degrade them once."""
+
+    def __init__(self, max_bytes: int = 512 * 2 ** 20):
+        self.max_bytes = int(max_bytes)
+        self._items: dict = {}
+
+    def get(self, key):
+        return self._items.get(key)
+
+    def put(self, key, value: tuple[np.ndarray, np.ndarray]):
+        size = sum(a.nbytes for a in value)
+        if size > self.max_bytes:
+            return
+        while self._items and sum(a.nbytes for v in self._items.values() for a in v) + size > self.max_bytes:
+            self._items.pop(next(iter(self._items)))
+        self._items[key] = value
+
+
 def stage_pairs(source: GroundTruthSource, session: Session, stage: int, seed: int, repeat: int,
-                degrade_chunk: int) -> tuple[np.ndarray, np.ndarray]:
+                degrade_chunk: int, cache: Optional[PairCache] = None) -> tuple[np.ndarray, np.ndarray]:
     """(degraded, ground truth) uint16 arrays of one stage, variants interleaved per ground truth.
 
     Degradation seeds depend on (seed, session, stage, repeat), not on the model, so DL-Alpha,
     DL-Beta and DL-Gamma see the same "240 000" pairs; each DL-Delta repetition draws fresh
-    degradations of the same ground truths."""
+    degradations of the same ground truths. With ``cache``, pairs made before are reused."""
+    key = (session, stage, seed, repeat, degrade_chunk)
+    if cache is not None and (hit := cache.get(key)) is not None:
+        return hit
+    out, gt_rep = _make_stage_pairs(source, session, stage, seed, repeat, degrade_chunk)
+    if cache is not None:
+        cache.put(key, (out, gt_rep))
+    return out, gt_rep
+
+
+def _make_stage_pairs(source, session, stage, seed, repeat, degrade_chunk):
     import degrade
 
     start, n = session.stage(stage)
@@ -412,7 +449,7 @@ def _export(best_weights: Path, label: str, p: EnhancerPreset, weights: Path):
 
 def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=None, data=None,
               source: Optional[GroundTruthSource] = None, force: bool = False, verbose: bool = True,
-              stop_after_epochs: Optional[int] = None) -> dict:
+              stop_after_epochs: Optional[int] = None, pair_cache: Optional[PairCache] = None) -> dict:
     """Train one enhancer (its previous DL-Delta model must exist). Returns a summary dict.
 
     ``stop_after_epochs``: return (unfinished, resumable) after that many epochs of this call."""
@@ -515,7 +552,7 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
             if state.epoch >= sess.epochs:
                 continue
             ts = time.perf_counter()
-            deg, gt = stage_pairs(source, sess, sj, seed, repeat, p.degrade_chunk)
+            deg, gt = stage_pairs(source, sess, sj, seed, repeat, p.degrade_chunk, pair_cache)
             _say(verbose, f"{label} | {sess.name} {si + 1}/{len(sessions)} | stage {sj + 1}/{sess.n_stages}: "
                           f"{len(deg)} pairs ({'+'.join(sess.variants)}) ready in {time.perf_counter() - ts:.1f} s")
             data_seq = _batches(deg, gt, global_batch, min(p.train_size, gt.shape[1]),
@@ -575,8 +612,10 @@ def train_enhancers(labels: Optional[Sequence[str]] = None, preset: "str | Enhan
     source = make_source(data, seed, p.gt_chunk)
     t0 = time.perf_counter()
     results = []
+    cache = PairCache()
     for label in todo:
-        results.append(train_one(label, p, seed, out_dir=out_dir, source=source, force=force, verbose=verbose))
+        results.append(train_one(label, p, seed, out_dir=out_dir, source=source, force=force, verbose=verbose,
+                                 pair_cache=cache))
     trained = [r["label"] for r in results if r["status"] == "trained"]
     _say(verbose, f"trained {', '.join(trained) or 'nothing'}; present {', '.join(todo)}; "
                   f"{time.perf_counter() - t0:.0f} s")

@@ -51,6 +51,38 @@ def test_quick_preset_keeps_the_structure():
         get_preset("huge")
 
 
+def test_delta_epochs_override_only_the_delta_stages():
+    p = tiny_preset(epochs=3, delta_epochs=5)
+    assert curriculum("DL-Delta-2", p)[0].epochs == 5
+    assert {s.epochs for s in curriculum("DL-Alpha", p)} == {3}
+    assert curriculum("DL-Delta-1", tiny_preset(epochs=3))[0].epochs == 3    # None: the common value
+    with pytest.raises(ValueError, match="delta_epochs"):
+        tiny_preset(delta_epochs=0)
+
+
+def test_stage_pairs_are_made_once_per_stage_and_the_cache_is_bounded():
+    pytest.importorskip("degrade")
+    from models.training import ArraySource, PairCache, Session, stage_pairs
+
+    gt = np.full((6, 256, 256), 65535, np.uint16)
+    gt[:, 64:192, 64:192] = np.arange(6, dtype=np.uint16)[:, None, None] * 1000 + 20000
+    src = ArraySource(gt)
+    sess = Session("main", ("random_background",), 0, 6, 3, 1)
+    cache = PairCache()
+    a = stage_pairs(src, sess, 1, seed=5, repeat=0, degrade_chunk=4, cache=cache)
+    b = stage_pairs(src, sess, 1, seed=5, repeat=0, degrade_chunk=4, cache=cache)
+    fresh = stage_pairs(src, sess, 1, seed=5, repeat=0, degrade_chunk=4)
+    assert a[0] is b[0] and a[1] is b[1]                                   # second call: from the cache
+    np.testing.assert_array_equal(a[0], fresh[0])                          # and the same as a fresh draw
+    np.testing.assert_array_equal(a[1], gt[3:6])
+    assert not np.array_equal(stage_pairs(src, sess, 1, seed=5, repeat=1, degrade_chunk=4, cache=cache)[0], a[0])
+    one_stage = a[0].nbytes + a[1].nbytes
+    small = PairCache(max_bytes=one_stage)                                 # room for exactly one stage
+    stage_pairs(src, sess, 0, seed=5, repeat=0, degrade_chunk=4, cache=small)
+    stage_pairs(src, sess, 1, seed=5, repeat=0, degrade_chunk=4, cache=small)
+    assert len(small._items) == 1 and next(iter(small._items))[1] == 1     # the older stage was dropped
+
+
 def _run_child(out_dir: Path, preset_kwargs: dict):
     code = (
         "import sys; from models.enhancer_presets import tiny_preset; from models.training import train_one\n"
