@@ -233,7 +233,7 @@ def step02_test_pairs(args) -> list[Path]:
 # ----------------------------------------------------------------------------- 03: training
 def step03_train(args) -> list[Path]:
     """Train the 7 U-Net enhancers with ``python -m models.train_enhancers`` unless their weights
-    for this preset exist; then record which weights are present."""
+    for this preset exist (``--force``: retrain them too); then record which weights are present."""
     from experiments.enhancers import UNET_LABELS
     from prnet_synth.paths import weights_path
 
@@ -242,6 +242,8 @@ def step03_train(args) -> list[Path]:
     ran = False
     if not all(have) or getattr(args, "force", False):
         cmd = [sys.executable, "-m", "models.train_enhancers", "--preset", args.preset, "--seed", str(args.seed)]
+        if getattr(args, "force", False):
+            cmd.append("--force")   # --force retrains the committed weights too (a killed run resumes without it)
         log.info("03: %s", " ".join(cmd))
         t0 = time.perf_counter()
         res = subprocess.run(cmd, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
