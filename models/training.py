@@ -144,31 +144,56 @@ class ArraySource(GroundTruthSource):
         return self.array[idx]
 
 
-class ChunkedSource(GroundTruthSource):
-    """Ground truth produced in chunks by ``make_chunk(chunk_index, chunk_size)``; recent chunks cached."""
+class BoundedCache:
+    """Arrays (or tuples of arrays) by key, oldest dropped first once they would hold more than
+    ``max_bytes``; the newest ``min_items`` are kept whatever their size. A value larger than the
+    whole budget is not kept at all unless ``min_items`` asks for it."""
 
-    #: memory the cache may hold (chunks are regenerated beyond it); at least ``keep`` chunks are kept
+    def __init__(self, max_bytes: int, min_items: int = 0):
+        self.max_bytes = int(max_bytes)
+        self.min_items = int(min_items)
+        self._items: dict = {}
+        self._bytes = 0
+
+    @staticmethod
+    def _size(value) -> int:
+        return sum(a.nbytes for a in value) if isinstance(value, tuple) else value.nbytes
+
+    def get(self, key):
+        return self._items.get(key)
+
+    def put(self, key, value):
+        size = self._size(value)
+        if size > self.max_bytes and self.min_items == 0:
+            return
+        while self._items and len(self._items) >= self.min_items and self._bytes + size > self.max_bytes:
+            self._bytes -= self._size(self._items.pop(next(iter(self._items))))
+        self._items[key] = value
+        self._bytes += size
+
+
+class ChunkedSource(GroundTruthSource):
+    """Ground truth produced in chunks by ``make_chunk(chunk_index, chunk_size)``; chunks cached."""
+
+    #: memory the chunk cache may hold (chunks are regenerated beyond it); at least 4 chunks are kept
     CACHE_BYTES = 768 * 2 ** 20
 
-    def __init__(self, make_chunk: Callable[[int, int], np.ndarray], chunk: int, description: str,
-                 keep: Optional[int] = None):
+    def __init__(self, make_chunk: Callable[[int, int], np.ndarray], chunk: int, description: str):
         self.make_chunk = make_chunk
         self.chunk = int(chunk)
         self.description = description
         # DL-Alpha, DL-Beta and DL-Gamma read the same ground truths one after the other: keep as many
         # chunks as the memory budget allows, so that small presets generate each ground truth once
-        self.keep = keep if keep is not None else max(4, self.CACHE_BYTES // (self.chunk * 256 * 256 * 2))
-        self._cache: dict[int, np.ndarray] = {}
+        self._cache = BoundedCache(self.CACHE_BYTES, min_items=4)
 
     def _chunk(self, c: int) -> np.ndarray:
-        if c not in self._cache:
+        arr = self._cache.get(c)
+        if arr is None:
             arr = np.asarray(self.make_chunk(c, self.chunk))
             if arr.dtype != np.uint16 or arr.ndim != 3:
                 raise ValueError(f"{self.description}: chunk {c} is {arr.dtype} {arr.shape}, expected uint16 NxHxW")
-            while len(self._cache) >= self.keep:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[c] = arr
-        return self._cache[c]
+            self._cache.put(c, arr)
+        return arr
 
     def get(self, start, count):
         parts, i = [], start
@@ -240,24 +265,12 @@ def make_source(data, seed: int, chunk: int = 2000) -> GroundTruthSource:
     return DirectorySource(data)
 
 
-class PairCache:
+class PairCache(BoundedCache):
     """Degraded stage pairs kept in memory up to ``max_bytes`` (oldest dropped first), so that
     DL-Alpha, DL-Beta and DL-Gamma, which train on the same pairs, degrade them once."""
 
     def __init__(self, max_bytes: int = 512 * 2 ** 20):
-        self.max_bytes = int(max_bytes)
-        self._items: dict = {}
-
-    def get(self, key):
-        return self._items.get(key)
-
-    def put(self, key, value: tuple[np.ndarray, np.ndarray]):
-        size = sum(a.nbytes for a in value)
-        if size > self.max_bytes:
-            return
-        while self._items and sum(a.nbytes for v in self._items.values() for a in v) + size > self.max_bytes:
-            self._items.pop(next(iter(self._items)))
-        self._items[key] = value
+        super().__init__(max_bytes)
 
 
 def stage_pairs(source: GroundTruthSource, session: Session, stage: int, seed: int, repeat: int,

@@ -83,6 +83,28 @@ def test_stage_pairs_are_made_once_per_stage_and_the_cache_is_bounded():
     assert len(small._items) == 1 and next(iter(small._items))[1] == 1     # the older stage was dropped
 
 
+def test_chunked_source_generates_each_chunk_once_and_keeps_four_over_budget():
+    from models.training import ChunkedSource
+
+    calls = []
+
+    def make(c, n):
+        calls.append(c)
+        return np.full((n, 256, 256), c, np.uint16)
+
+    src = ChunkedSource(make, 2, "counting")
+    np.testing.assert_array_equal(src.get(1, 4)[:, 0, 0], [0, 1, 1, 2])
+    src.get(0, 6)
+    assert calls == [0, 1, 2]                                    # nothing generated twice
+    tight = ChunkedSource(make, 2, "tight")
+    tight._cache.max_bytes = 0                                   # no budget: still the newest 4 chunks
+    calls.clear()
+    tight.get(0, 10)                                             # chunks 0..4: chunk 0 dropped
+    tight.get(2, 8)                                              # chunks 1..4: all still there
+    tight.get(0, 2)                                              # chunk 0: made again
+    assert calls == [0, 1, 2, 3, 4, 0]
+
+
 def _run_child(out_dir: Path, preset_kwargs: dict):
     code = (
         "import sys; from models.enhancer_presets import tiny_preset; from models.training import train_one\n"

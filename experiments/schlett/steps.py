@@ -240,9 +240,10 @@ def step03_train(args) -> list[Path]:
     csv = out_dir() / "03_training_status.csv"
     have = [weights_path(l, args.preset).is_file() for l in UNET_LABELS]
     ran = False
-    if not all(have) or getattr(args, "force", False):
+    force = getattr(args, "force", False)
+    if not all(have) or force:
         cmd = [sys.executable, "-m", "models.train_enhancers", "--preset", args.preset, "--seed", str(args.seed)]
-        if getattr(args, "force", False):
+        if force:
             cmd.append("--force")   # --force retrains the committed weights too (a killed run resumes without it)
         log.info("03: %s", " ".join(cmd))
         t0 = time.perf_counter()
