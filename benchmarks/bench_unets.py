@@ -17,6 +17,7 @@ synthetic test set (procedural ground truth, plain degradation) for Keras fp32, 
 int8 and "None" (goal: within 5 % of fp32).
 
     python benchmarks/bench_unets.py [--seconds 6] [--batch 4] [--test-images 24] [--json out.json]
+                                     [--networks DL-Delta ...] [--xla]
 """
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def conv_probe(size: int, cin: int, cout: int, batch: int, seconds: float) -> fl
     return 2 * 9 * cin * cout * size * size * batch / t / 1e9
 
 
-def bench_network(label: str, batch: int, seconds: float) -> dict:
+def bench_network(label: str, batch: int, seconds: float, xla: bool = False) -> dict:
     import keras
 
     model = build_enhancer_network(label)
@@ -108,6 +109,10 @@ def bench_network(label: str, batch: int, seconds: float) -> dict:
     xt = tf.constant(x)
     infer = tf.function(lambda t: model(t, training=False))
     t_inf = timed(lambda: infer(xt).numpy(), seconds)
+    extra = {}
+    if xla:                                           # the same call compiled by XLA
+        infer_xla = tf.function(lambda t: model(t, training=False), jit_compile=True)
+        extra["infer_xla_gflop_s"] = batch / timed(lambda: infer_xla(xt).numpy(), seconds) * flops / 1e9
     model.compile(keras.optimizers.Adam(1e-3), "mse")
     data = tf.data.Dataset.from_tensor_slices((x, x)).batch(batch).repeat(2)
     model.fit(data, epochs=1, verbose=0)              # trace and warm up
@@ -115,7 +120,7 @@ def bench_network(label: str, batch: int, seconds: float) -> dict:
     inf_ips, train_ips = batch / t_inf, batch / t_train
     return {"network": label, "params": model.count_params(), "gflop_per_image": flops / 1e9,
             "infer_img_s": inf_ips, "infer_gflop_s": inf_ips * flops / 1e9,
-            "train_img_s": train_ips, "train_gflop_s": train_ips * 3 * flops / 1e9}
+            "train_img_s": train_ips, "train_gflop_s": train_ips * 3 * flops / 1e9, **extra}
 
 
 def synthetic_test_set(n: int, seed: int):
@@ -203,6 +208,7 @@ def main(argv=None) -> int:
     ap.add_argument("--test-images", type=int, default=24)
     ap.add_argument("--networks", nargs="+", default=list(LAYOUTS))
     ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--xla", action="store_true", help="also time inference compiled by XLA (jit_compile)")
     args = ap.parse_args(argv)
 
     peak0 = matmul_peak(args.seconds)
@@ -212,7 +218,7 @@ def main(argv=None) -> int:
           f"{'train img/s':>11s} {'GFLOP/s':>8s} {'%peak':>6s}", flush=True)
     peaks = [peak0]
     for label in args.networks:
-        r = bench_network(label, args.batch, args.seconds)
+        r = bench_network(label, args.batch, args.seconds, args.xla)
         peaks.append(matmul_peak(args.seconds / 2))
         ref = 0.5 * (peaks[-2] + peaks[-1])          # the peak measured just before and just after
         r["peak_gflop_s"] = ref
@@ -220,6 +226,9 @@ def main(argv=None) -> int:
         print(f"{label:10s} {r['params']:11,d} {r['gflop_per_image']:9.2f} {r['infer_img_s']:11.2f} "
               f"{r['infer_gflop_s']:8.1f} {100 * r['infer_gflop_s'] / ref:5.0f}% {r['train_img_s']:11.2f} "
               f"{r['train_gflop_s']:8.1f} {100 * r['train_gflop_s'] / ref:5.0f}%   (peak {ref:.0f})", flush=True)
+        if args.xla:
+            print(f"{'':10s} inference compiled by XLA: {r['infer_xla_gflop_s']:.1f} GFLOP/s "
+                  f"(without XLA {r['infer_gflop_s']:.1f})", flush=True)
     conv = {}
     for size, cin, cout in CONV_PROBES:
         conv[f"{size}x{size} {cin}->{cout}"] = conv_probe(size, cin, cout, args.batch, args.seconds / 3)

@@ -1,0 +1,103 @@
+"""Trial of a U-Net quick-preset variant: train, then score on held-out faces and on the attack sheets.
+
+How the quick preset of ``models/enhancer_presets.py`` was chosen (REPRODUCTION_NOTES.md, "The quick
+preset"): each candidate is the quick preset with some fields replaced, trained for the given labels
+into its own folder, then scored on
+
+* 32 held-out synthetic test pairs (generator seed and degradation seed 1,000,003, plain variant):
+  face-area RMSE (``experiments.metrics.face_rmse``), and where the squared error sits: face pixels
+  that are input holes, face pixels the net declares background (output > 0.9), the rest (with the
+  input's own error there, in mm);
+* the attack suite's flat / tilted / bent sheets (``experiments.attack_suite``): 99th-percentile
+  relief in front of the input, mm (bound 5 mm).
+
+    python benchmarks/quick_preset_trial.py NAME LABELS '{"width_multiplier": 0.5, "delta_repeats": 1}'
+    e.g. NAME=d1_x5 LABELS=DL-Delta-1 (DL-Delta-n trains DL-Delta-1..n-1 first)
+
+Weights and logs go to ``work_data/quick_trials/NAME`` (git-ignored); CPU training is not
+bit-reproducible, so repeat a trial before trusting differences below a few hundredths.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from prnet_synth.conventions import HOLE, MM_PER_UNIT  # noqa: E402
+
+TEST_SEED = 1_000_003
+N_TEST = 32
+
+
+def test_pairs():
+    import degrade
+    from prnet_synth import procedural
+
+    gt = np.stack([s["depth"] for s in procedural.generate(N_TEST, TEST_SEED, start=0)])
+    return gt, np.asarray(degrade.degrade_batch(gt, seed=TEST_SEED, variant="plain"), np.uint16)
+
+
+def error_breakdown(gt, deg, out) -> dict:
+    """Shares of the face-area squared error (values / 65535) by where it sits."""
+    g, d, y = (a.astype(np.float64) / 65535.0 for a in (gt, deg, out))
+    face = gt != HOLE
+    se = (y - g) ** 2
+    hole, bg = (deg == HOLE) & face, (y > 0.9) & face
+    rest = face & ~(deg == HOLE) & ~(y > 0.9)
+    total = se[face].sum()
+    res = {}
+    for name, m in (("input_hole", hole), ("declared_background", bg), ("rest", rest)):
+        res[name] = {"face_fraction": float(m.sum() / face.sum()), "error_share": float(se[m].sum() / total),
+                     "rmse_mm": float(np.sqrt(se[m].mean()) * 65535 * MM_PER_UNIT) if m.any() else 0.0}
+    valid = face & (deg != HOLE)
+    res["rest"]["input_rmse_mm"] = float(np.sqrt(((d - g) ** 2)[valid].mean()) * 65535 * MM_PER_UNIT)
+    return res
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 3:
+        print(__doc__)
+        return 2
+    name, labels, changes = argv[0], argv[1].split(","), json.loads(argv[2])
+    from experiments import attack_suite as A
+    from experiments import metrics
+    from experiments.enhancers import get_enhancer
+    from models import training as T
+    from models.enhancer_presets import get_preset
+    from prnet_synth.paths import work_dir
+
+    changes = {k: tuple(tuple(x) for x in v) if isinstance(v, list) else v for k, v in changes.items()}
+    preset = replace(get_preset("quick"), **changes)          # name stays "quick": same data seeds
+    out = work_dir() / "quick_trials" / name
+    t0 = time.perf_counter()
+    results = {r["label"]: r for r in T.train_enhancers(labels, preset, seed=0, out_dir=out, verbose=False)}
+    print(f"{name}: {changes}; training {time.perf_counter() - t0:.0f} s")
+    gt, deg = test_pairs()
+    sheets = [a for a in A.make_attacks(424242, 1) if a["kind"] in A.PLANE_KINDS]
+    print(f"  None: face RMSE {metrics.face_rmse(gt, deg).mean():.4f}")
+    for label, r in results.items():
+        enh = get_enhancer(label, weights=str(out / f"{label}.keras"))
+        y = enh.enhance(deg)
+        ys = enh.enhance(np.stack([a["input"] for a in sheets]))
+        relief = [A.relief_mm(o, a["area"], reference=a["input"]) for o, a in zip(ys, sheets)]
+        parts = error_breakdown(gt, deg, y)
+        print(f"  {label}: face RMSE {metrics.face_rmse(gt, y).mean():.4f}, best loss "
+              f"{r.get('best_loss', float('nan')):.4f}, {r.get('seconds', 0):.0f} s; sheet relief mm "
+              + " / ".join(f"{v:.1f}" for v in relief))
+        print("    error shares: " + ", ".join(f"{k} {v['error_share']:.2f} (of {100 * v['face_fraction']:.1f} % "
+                                               f"face px, {v['rmse_mm']:.1f} mm)" for k, v in parts.items())
+              + f"; input's own error on valid face px {parts['rest']['input_rmse_mm']:.1f} mm")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
