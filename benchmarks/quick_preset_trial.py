@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     results = {r["label"]: r for r in T.train_enhancers(labels, preset, seed=0, out_dir=out, verbose=False)}
     print(f"{name}: {changes}; training {time.perf_counter() - t0:.0f} s")
     gt, deg = test_pairs()
-    sheets = [a for a in A.make_attacks(424242, 1) if a["kind"] in A.PLANE_KINDS]
+    sheets = [a for a in A.make_attacks(424242, 2) if a["kind"] in A.PLANE_KINDS]
     print(f"  None: face RMSE {metrics.face_rmse(gt, deg).mean():.4f}")
     for label, r in results.items():
         enh = get_enhancer(label, weights=str(out / f"{label}.keras"))

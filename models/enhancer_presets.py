@@ -56,6 +56,9 @@ class EnhancerPreset:
     gt_chunk: int = 2_000
     #: images per call of degrade.degrade_batch
     degrade_chunk: int = 32
+    #: not in the paper: share of each stage's ground truths replaced by face-free sheets
+    #: (``prnet_synth.sheets``; REPRODUCTION_NOTES "Sheet pairs"); 0 = the paper's data
+    sheet_fraction: float = 0.0
 
     def __post_init__(self):
         for f in ("main_pairs", "stage_pairs", "epochs", "delta_gts", "delta_stage_gts", "delta_repeats",
@@ -69,6 +72,8 @@ class EnhancerPreset:
         if self.delta_gts > self.main_pairs:
             raise ValueError("EnhancerPreset: the DL-Delta ground truths are a subset of the main set "
                              f"(delta_gts {self.delta_gts} > main_pairs {self.main_pairs})")
+        if not 0.0 <= float(self.sheet_fraction) < 1.0:
+            raise ValueError(f"EnhancerPreset.sheet_fraction must be in [0, 1), got {self.sheet_fraction}")
         if self.loss not in ("mse", "mae"):
             raise ValueError(f"EnhancerPreset.loss: expected 'mse' or 'mae', got {self.loss!r}")
 

@@ -43,7 +43,7 @@ from .unet import ENHANCER_LABELS, base_label, build_enhancer_network
 
 __all__ = [
     "Session", "curriculum", "GroundTruthSource", "make_source", "choose_strategy", "train_enhancers",
-    "train_one", "derive_seed", "ORDER", "PairCache", "stage_pairs",
+    "train_one", "derive_seed", "ORDER", "PairCache", "stage_pairs", "sheet_ground_truths",
 ]
 
 log = logging.getLogger("models.training")
@@ -274,26 +274,46 @@ class PairCache(BoundedCache):
 
 
 def stage_pairs(source: GroundTruthSource, session: Session, stage: int, seed: int, repeat: int,
-                degrade_chunk: int, cache: Optional[PairCache] = None) -> tuple[np.ndarray, np.ndarray]:
+                degrade_chunk: int, cache: Optional[PairCache] = None,
+                sheet_fraction: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(degraded, ground truth) uint16 arrays of one stage, variants interleaved per ground truth.
 
     Degradation seeds depend on (seed, session, stage, repeat), not on the model, so DL-Alpha,
     DL-Beta and DL-Gamma see the same "240 000" pairs; each DL-Delta repetition draws fresh
-    degradations of the same ground truths. With ``cache``, pairs made before are reused."""
-    key = (session, stage, seed, repeat, degrade_chunk)
+    degradations of the same ground truths. With ``cache``, pairs made before are reused.
+    ``sheet_fraction`` > 0 (not in the paper): that share of the stage's ground truths, chosen by
+    (seed, session, stage), is replaced by face-free sheets (``sheet_ground_truths``)."""
+    key = (session, stage, seed, repeat, degrade_chunk, float(sheet_fraction))
     if cache is not None and (hit := cache.get(key)) is not None:
         return hit
-    out, gt_rep = _make_stage_pairs(source, session, stage, seed, repeat, degrade_chunk)
+    out, gt_rep = _make_stage_pairs(source, session, stage, seed, repeat, degrade_chunk, sheet_fraction)
     if cache is not None:
         cache.put(key, (out, gt_rep))
     return out, gt_rep
 
 
-def _make_stage_pairs(source, session, stage, seed, repeat, degrade_chunk):
+def sheet_ground_truths(gt: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """``gt`` with round(fraction x N) ground truths, chosen by ``seed``, replaced by face-free sheets
+    (``prnet_synth.sheets.random_sheets``, seeded by ``seed``); ``gt`` itself is not changed."""
+    k = int(round(float(fraction) * len(gt)))
+    if k <= 0:
+        return gt
+    from prnet_synth.sheets import random_sheets
+
+    rng = np.random.default_rng(derive_seed(seed, "which"))
+    idx = np.sort(rng.choice(len(gt), size=min(k, len(gt)), replace=False))
+    out = gt.copy()
+    out[idx] = random_sheets(len(idx), derive_seed(seed, "sheets"), gt.shape[1:])
+    return out
+
+
+def _make_stage_pairs(source, session, stage, seed, repeat, degrade_chunk, sheet_fraction=0.0):
     import degrade
 
     start, n = session.stage(stage)
     gt = source.get(start, n)
+    if sheet_fraction > 0:
+        gt = sheet_ground_truths(gt, sheet_fraction, derive_seed(seed, "sheet", session.name, stage))
     nv = len(session.variants)
     gt_rep = np.repeat(gt, nv, axis=0)                       # g0 g0 g0 g1 g1 g1 ...
     variants = [session.variants[i % nv] for i in range(len(gt_rep))]
@@ -565,7 +585,8 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
             if state.epoch >= sess.epochs:
                 continue
             ts = time.perf_counter()
-            deg, gt = stage_pairs(source, sess, sj, seed, repeat, p.degrade_chunk, pair_cache)
+            deg, gt = stage_pairs(source, sess, sj, seed, repeat, p.degrade_chunk, pair_cache,
+                                      sheet_fraction=p.sheet_fraction)
             _say(verbose, f"{label} | {sess.name} {si + 1}/{len(sessions)} | stage {sj + 1}/{sess.n_stages}: "
                           f"{len(deg)} pairs ({'+'.join(sess.variants)}) ready in {time.perf_counter() - ts:.1f} s")
             data_seq = _batches(deg, gt, global_batch, min(p.train_size, gt.shape[1]),

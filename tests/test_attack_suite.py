@@ -57,6 +57,29 @@ def test_relief_ignores_far_outliers():
                        reference=A.plane_depth("bent_plane", offset_mm=40.0)) > 2 * A.RELIEF_BOUND_MM
 
 
+def test_relief_parts_tell_hole_edge_ringing_from_relief_on_the_sheet():
+    """A 20 mm ring in front of the sheet around an input hole counts as hole-edge relief; a 20 mm
+    nose far from the holes as relief away from them; the hole filled in front as relief in holes."""
+    area = A.sheet_mask(margin=A.MARGIN)
+    clean = A.plane_depth("flat_plane", offset_mm=40.0)
+    inp = clean.copy()
+    inp[60:72, 60:72] = HOLE                                             # a 12x12 hole, far from the centre
+    yy, xx = np.mgrid[0:256, 0:256]
+    d = np.maximum(np.maximum(np.abs(yy - 65.5), np.abs(xx - 65.5)) - 6.0, 0.0)  # px outside the hole
+    ring = clean.astype(np.float64) - np.where((d > 0) & (d <= 3), 20.0 * UNITS_PER_MM, 0.0)
+    out = np.rint(ring).astype(np.uint16)                               # hole filled at the sheet's depth
+    parts = A.relief_parts(out, inp, area)
+    assert parts["relief_hole_edge_mm"] == pytest.approx(20.0, abs=0.1)
+    assert abs(parts["relief_away_mm"]) < 0.05 and abs(parts["relief_in_holes_mm"]) < 0.05
+    nose = _nose(clean)
+    nose[60:72, 60:72] = clean[60:72, 60:72] - np.uint16(10 * UNITS_PER_MM)   # and the hole filled 10 mm in front
+    parts = A.relief_parts(nose, inp, area)
+    assert parts["relief_away_mm"] > 2 * A.RELIEF_BOUND_MM and abs(parts["relief_hole_edge_mm"]) < 0.05
+    assert parts["relief_in_holes_mm"] == pytest.approx(10.0, abs=0.1)
+    # "near" is a 4-px chessboard dilation of the holes (the background around the sheet is 8 px away)
+    assert (A.near_holes(inp) & area).sum() == (12 + 8) ** 2
+
+
 def test_bent_plane_geometry():
     d = A.plane_depth("bent_plane")
     r0, r1, c0, c1 = A.SHEET
