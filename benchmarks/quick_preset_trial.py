@@ -89,13 +89,17 @@ def main(argv=None) -> int:
         y = enh.enhance(deg)
         ys = enh.enhance(np.stack([a["input"] for a in sheets]))
         relief = [A.relief_mm(o, a["area"], reference=a["input"]) for o, a in zip(ys, sheets)]
-        parts = error_breakdown(gt, deg, y)
+        parts = [A.relief_parts(o, a["input"], a["area"]) for o, a in zip(ys, sheets)]
+        shares = error_breakdown(gt, deg, y)
         print(f"  {label}: face RMSE {metrics.face_rmse(gt, y).mean():.4f}, best loss "
               f"{r.get('best_loss', float('nan')):.4f}, {r.get('seconds', 0):.0f} s; sheet relief mm "
-              + " / ".join(f"{v:.1f}" for v in relief))
+              + " / ".join(f"{v:.1f}" for v in relief)
+              + "; mean in holes / at hole edges / away " + " / ".join(
+                  f"{np.nanmean([p[k] for p in parts]):.1f}"
+                  for k in ("relief_in_holes_mm", "relief_hole_edge_mm", "relief_away_mm")))
         print("    error shares: " + ", ".join(f"{k} {v['error_share']:.2f} (of {100 * v['face_fraction']:.1f} % "
-                                               f"face px, {v['rmse_mm']:.1f} mm)" for k, v in parts.items())
-              + f"; input's own error on valid face px {parts['rest']['input_rmse_mm']:.1f} mm")
+                                               f"face px, {v['rmse_mm']:.1f} mm)" for k, v in shares.items())
+              + f"; input's own error on valid face px {shares['rest']['input_rmse_mm']:.1f} mm")
     return 0
 
 

@@ -603,7 +603,7 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
         p.name, seed, source.description, model=label, best_loss=state.best, epochs=state.global_epoch,
         seconds=round(state.seconds, 1), precision=policy, replicas=strategy.num_replicas_in_sync,
         width_multiplier=width_for(p, label), min_width=p.min_width, train_size=p.train_size,
-        curriculum=[asdict(s) for s in sessions]))
+        sheet_fraction=p.sheet_fraction, curriculum=[asdict(s) for s in sessions]))
     state.done = True
     if state.latest and (work / state.latest).exists():
         (work / state.latest).unlink()

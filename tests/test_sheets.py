@@ -83,3 +83,10 @@ def test_stage_pairs_hold_sheets_only_when_asked():
     np.testing.assert_array_equal(plain, gt)
     _, mixed = stage_pairs(ArraySource(gt), sess, 0, seed=1, repeat=0, degrade_chunk=4, sheet_fraction=0.5)
     assert sum(not np.array_equal(m, g) for m, g in zip(mixed, gt)) == 2
+
+
+def test_train_cli_refuses_a_bad_sheet_fraction(capsys):
+    from models.train_enhancers import main
+
+    assert main(["--labels", "DL-Beta", "--sheet-fraction", "1.5", "--quiet"]) == 2
+    assert "sheet_fraction must be in [0, 1)" in capsys.readouterr().err
