@@ -34,7 +34,7 @@ from .realsense_filters import TABLE_II, FilterSpec, apply_filter, resolve_backe
 
 __all__ = ["LABELS", "HANDCRAFTED_LABELS", "DL_LABELS", "UNET_LABELS", "Enhancer", "NoneEnhancer",
            "RealSenseEnhancer", "KerasEnhancer", "EnhancerUnavailableError", "get_enhancer",
-           "upscale_bilinear_valid"]
+           "upscale_bilinear_valid", "DL_BATCH_SIZE"]
 
 HANDCRAFTED_LABELS = ("De-M2", "De-M8", "Hf-FFA", "Hf-NFA", "Hf-L", "Sp-Hf16", "Sp-HfU")
 UNET_LABELS = ("DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta-1", "DL-Delta-2", "DL-Delta-3", "DL-Delta-4")
@@ -194,15 +194,20 @@ def _how_to_get(label: str, path) -> str:
             f"enhancers'), which writes the weights to {path}, or pass weights=<path>")
 
 
+#: images per inference call of the deep-learning enhancers (the batch the U-Net benchmark times)
+DL_BATCH_SIZE = 16
+
+
 class KerasEnhancer(Enhancer):
     """A deep-learning enhancer: a Keras model on float32 NxHxWx1 in [0, 1] (holes 1.0).
 
-    The model is loaded lazily; inference runs in batches of ``batch_size``.
+    The model is loaded lazily; inference runs in batches of ``batch_size`` through its compiled
+    inference form (``models.inference.compile_for_inference``: batch-norm folded, one tf.function).
     """
 
     kind = "dl"
 
-    def __init__(self, label: str, weights=None, preset: str = "quick", batch_size: int = 16):
+    def __init__(self, label: str, weights=None, preset: str = "quick", batch_size: int = DL_BATCH_SIZE):
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.label = label
@@ -210,6 +215,7 @@ class KerasEnhancer(Enhancer):
         self.preset = preset
         self.batch_size = int(batch_size)
         self._model = None
+        self._infer = None          # the compiled inference form (models.inference), made on first use
 
     def _default_path(self):
         from prnet_synth.paths import weights_path
@@ -244,10 +250,14 @@ class KerasEnhancer(Enhancer):
 
     def _enhance_batch(self, frames):
         model = self.load()
+        if self._infer is None:
+            from models.inference import compile_for_inference
+
+            self._infer = compile_for_inference(model)
         out = np.empty(frames.shape, np.uint16)
         for start in range(0, len(frames), self.batch_size):
             chunk = to_float(frames[start:start + self.batch_size])[..., None]
-            y = np.asarray(model(chunk, training=False), dtype=np.float32)
+            y = np.asarray(self._infer(chunk), dtype=np.float32)
             if y.shape[:3] != chunk.shape[:3]:
                 raise RuntimeError(f"{self.label}: model returned shape {y.shape} for input {chunk.shape}")
             out[start:start + len(chunk)] = from_float(y.reshape(chunk.shape[:3]))
@@ -270,7 +280,7 @@ def get_enhancer(label: str, **kwargs) -> Enhancer:
         return RealSenseEnhancer(label, TABLE_II[label], backend=kwargs.get("backend", "auto"))
     if label in DL_LABELS:
         return KerasEnhancer(label, weights=kwargs.get("weights"), preset=kwargs.get("preset", "quick"),
-                             batch_size=kwargs.get("batch_size", 16))
+                             batch_size=kwargs.get("batch_size", DL_BATCH_SIZE))
     raise KeyError(f"unknown enhancer label {label!r}; known: {', '.join(LABELS)}")
 
 

@@ -182,17 +182,18 @@ class TFLiteEnhancer:
 
 
 class KerasModelEnhancer:
-    """A Keras enhancer model (float NxHxWx1 in [0, 1], holes 1.0) run through one traced tf.function,
-    the fast way on this CPU (``environment.md``: eager calls and ``predict`` are slower)."""
+    """A Keras enhancer model (float NxHxWx1 in [0, 1], holes 1.0) run through one traced tf.function
+    with batch-norm folded (``models.inference.compile_for_inference``), the fast way on this CPU
+    (``environment.md``: eager calls and ``predict`` are slower)."""
 
     kind = "keras"
 
     def __init__(self, model, label: str):
-        import tensorflow as tf
+        from models.inference import compile_for_inference
 
         self.label = label
         self.model = model
-        self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        self._fn = compile_for_inference(model)
 
     def enhance(self, depth: np.ndarray) -> np.ndarray:
         from prnet_synth.conventions import check_depth, from_float, to_float

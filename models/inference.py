@@ -1,0 +1,120 @@
+"""The inference form of the U-Net enhancers: batch-norm folded into the convolutions, one compiled graph.
+
+Training and the weight files keep the Keras models exactly as built by ``models.unet`` (DL-Alpha with
+a BatchNormalization after every convolution). For inference, a BatchNormalization with its moving
+statistics is an affine map per channel, so it folds into the convolution before it:
+
+    BN(conv(x; W, b)) = conv(x; W * s, (b - mean) * s + beta),   s = gamma / sqrt(var + epsilon)
+
+(``s`` scales the output channels: the last kernel axis of Conv2D, the third of Conv2DTranspose).
+``fold_batchnorm(model)`` returns the equivalent U-Net without BatchNormalization layers (ReLU fused
+into the convolutions, as in the layouts without batch-norm); the outputs agree to float rounding
+(tests/test_inference.py). ``compile_for_inference(model)`` returns a ``tf.function`` over the folded
+network for float NxHxWx1 batches, so TensorFlow runs one optimised graph (convolution, bias and ReLU
+fused) instead of the layer-by-layer eager calls. The DL enhancers (``experiments.enhancers``), the
+U-Net benchmark and the real-time PAD use it.
+
+``layout_of(model)`` reads the ``UNetLayout`` back from a model that ``models.unet.build_unet`` made
+(the layer names and kernel shapes), e.g. a loaded weight file of the quick preset's narrowed nets.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["layout_of", "fold_batchnorm", "compile_for_inference"]
+
+
+def _layer(model, name):
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        return None
+
+
+def layout_of(model) -> UNetLayout:
+    """The ``UNetLayout`` of a model built by ``models.unet.build_unet`` (ValueError for any other)."""
+    import keras
+
+    def count(tag):
+        n = 0
+        while _layer(model, f"{tag}_conv{n}") is not None:
+            n += 1
+        return n
+
+    widths = []
+    while _layer(model, f"enc{len(widths)}_conv0") is not None:
+        widths.append(int(model.get_layer(f"enc{len(widths)}_conv0").filters))
+    if not widths or _layer(model, "bottleneck_conv0") is None or _layer(model, "head") is None:
+        raise ValueError(f"{model.name}: not a U-Net of models.unet.build_unet (no enc0_conv0 / bottleneck / head layer)")
+    from .unet import UNetLayout
+
+    up = model.get_layer("dec0_up")
+    transpose = isinstance(up, keras.layers.Conv2DTranspose)
+    return UNetLayout(
+        widths=tuple(widths), bottleneck=int(model.get_layer("bottleneck_conv0").filters),
+        kernel=int(model.get_layer("enc0_conv0").kernel_size[0]), enc_convs=count("enc0"),
+        dec_convs=count("dec0"), bottleneck_convs=count("bottleneck"),
+        upsampling="transpose" if transpose else "nearest",
+        up_kernel=int(up.kernel_size[0]) if transpose else UNetLayout.up_kernel,
+        batchnorm=_layer(model, "enc0_bn0") is not None)
+
+
+def _bn_of(name: str) -> str:
+    """The BatchNormalization that follows the conv ``name`` in build_unet's naming."""
+    return name.replace("_conv", "_bn") if "_conv" in name else f"{name}_bn"
+
+
+def fold_batchnorm(model):
+    """``model`` (a build_unet U-Net) without BatchNormalization: each BN folded into the conv before
+    it. A model without BN is returned unchanged. The input size (fixed or None) is kept."""
+    import keras
+
+    layout = layout_of(model)
+    if not layout.batchnorm:
+        return model
+    from .unet import build_unet
+
+    size = model.input_shape[1]
+    folded = build_unet(dataclasses.replace(layout, batchnorm=False), size, name=f"{model.name}_folded")
+    for layer in folded.layers:
+        if not layer.weights:
+            continue
+        kernel, bias = model.get_layer(layer.name).get_weights()
+        bn = _layer(model, _bn_of(layer.name))
+        if bn is not None:
+            gamma, beta, mean, var = (np.asarray(w, np.float64) for w in bn.get_weights())
+            s = gamma / np.sqrt(var + bn.epsilon)
+            if isinstance(layer, keras.layers.Conv2DTranspose):   # kernel (kh, kw, out, in)
+                kernel = kernel * s[None, None, :, None]
+            else:                                                  # kernel (kh, kw, in, out)
+                kernel = kernel * s
+            bias = (bias - mean) * s + beta
+        elif layer.name != "head":
+            raise ValueError(f"{model.name}: layer {layer.name} has no BatchNormalization {_bn_of(layer.name)}")
+        layer.set_weights([np.asarray(kernel, np.float32), np.asarray(bias, np.float32)])
+    return folded
+
+
+def compile_for_inference(model) -> Callable:
+    """A compiled callable float NxHxWx1 -> NxHxWx1 (numpy or tensor in, tensor out) computing
+    ``model(x, training=False)``: U-Nets with batch-norm folded, any other Keras model as it is; a
+    callable that is not a keras.Model is called directly (``model(x, training=False)``)."""
+    import keras
+    import tensorflow as tf
+
+    if not isinstance(model, keras.Model):
+        return lambda x: model(x, training=False)
+    try:
+        net = fold_batchnorm(model)
+    except ValueError:                      # not a build_unet U-Net (e.g. DDRNet-dn): no folding
+        net = model
+    fn = tf.function(lambda x: net(x, training=False), reduce_retracing=True)
+
+    def call(x):
+        return fn(tf.convert_to_tensor(x, tf.float32))
+
+    call.model = net
+    return call
