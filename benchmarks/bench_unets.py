@@ -117,18 +117,6 @@ def conv_probe(size: int, cin: int, cout: int, batch: int, seconds: float) -> fl
     return 2 * 9 * cin * cout * size * size * batch / t / 1e9
 
 
-def _random_batchnorm_statistics(model, seed: int = 0):
-    """Trained-like BatchNormalization statistics (not the identity a new layer starts with)."""
-    import keras
-
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.get_weights()[0].shape[0]
-            layer.set_weights([rng.uniform(0.5, 2.0, n), rng.normal(0, 0.2, n), rng.normal(0, 0.2, n),
-                               rng.uniform(0.3, 3.0, n)])
-
-
 def bench_network(label: str, batch: int, seconds: float, xla: bool = False) -> dict:
     import keras
 
@@ -136,7 +124,6 @@ def bench_network(label: str, batch: int, seconds: float, xla: bool = False) -> 
     from models.inference import compile_for_inference
 
     model = build_enhancer_network(label)
-    _random_batchnorm_statistics(model)
     flops = conv_flops(model)
     x = np.random.default_rng(0).uniform(0, 1, (max(batch, DL_BATCH_SIZE), 256, 256, 1)).astype(np.float32)
     xt, xd = tf.constant(x[:batch]), tf.constant(x[:DL_BATCH_SIZE])
