@@ -9,7 +9,8 @@ into its own folder, then scored on
   that are input holes, face pixels the net declares background (output > 0.9), the rest (with the
   input's own error there, in mm);
 * the attack suite's flat / tilted / bent sheets (``experiments.attack_suite``): 99th-percentile
-  relief in front of the input, mm (bound 5 mm).
+  relief in front of the input, mm (bound 5 mm), and the median depth put into the sheets' input
+  holes beside the true sheet depth there.
 
     python benchmarks/quick_preset_trial.py NAME LABELS '{"width_multiplier": 0.5, "delta_repeats": 1}'
     e.g. NAME=d1_x5 LABELS=DL-Delta-1 (DL-Delta-n trains DL-Delta-1..n-1 first)
@@ -62,6 +63,15 @@ def error_breakdown(gt, deg, out) -> dict:
     return res
 
 
+def hole_fill_mm(out, attack) -> tuple[float, float]:
+    """Median depth (mm) an enhancer puts into the input holes of an attack sheet, and the median true
+    (clean) sheet depth there: tells filling from the neighbours from filling with a fixed prior."""
+    holes = (attack["input"] == HOLE) & attack["area"] & (attack["clean"] != HOLE)
+    if not holes.any():
+        return float("nan"), float("nan")
+    return (float(np.median(out[holes]) * MM_PER_UNIT), float(np.median(attack["clean"][holes]) * MM_PER_UNIT))
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 3:
@@ -97,6 +107,9 @@ def main(argv=None) -> int:
               + "; mean in holes / at hole edges / away " + " / ".join(
                   f"{np.nanmean([p[k] for p in parts]):.1f}"
                   for k in ("relief_in_holes_mm", "relief_hole_edge_mm", "relief_away_mm")))
+        fill = [hole_fill_mm(o, a) for o, a in zip(ys, sheets)]
+        print("    sheet holes, median depth filled in / true there (mm): "
+              + " / ".join(f"{f:.0f} vs {t:.0f}" for f, t in fill))
         print("    error shares: " + ", ".join(f"{k} {v['error_share']:.2f} (of {100 * v['face_fraction']:.1f} % "
                                                f"face px, {v['rmse_mm']:.1f} mm)" for k, v in shares.items())
               + f"; input's own error on valid face px {shares['rest']['input_rmse_mm']:.1f} mm")
