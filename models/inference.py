@@ -20,6 +20,7 @@ U-Net benchmark and the real-time PAD use it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable
 
 import numpy as np
@@ -111,7 +112,8 @@ def compile_for_inference(model) -> Callable:
         net = fold_batchnorm(model)
     except ValueError:                      # not a build_unet U-Net (e.g. DDRNet-dn): no folding
         net = model
-    fn = tf.function(lambda x: net(x, training=False), reduce_retracing=True)
+    # a partial, not a lambda: TF counts traces per code object, and every model needs its own trace
+    fn = tf.function(functools.partial(net, training=False), reduce_retracing=True)
 
     def call(x):
         return fn(tf.convert_to_tensor(x, tf.float32))
