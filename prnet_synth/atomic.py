@@ -14,7 +14,7 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 __all__ = [
     "atomic_open",
@@ -89,16 +89,18 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def code_version() -> str:
-    """Short git commit of the project (with ``+dirty`` when the tree has changes), else the package version."""
-    root = Path(__file__).resolve().parent.parent
+def code_version(root: Optional[Path] = None) -> str:
+    """Short git commit of the project (with ``+dirty`` when tracked files outside ``results/`` have
+    changes: the outputs a run writes there say nothing about the code that wrote them), else the
+    package version. ``root``: the repository (default: this project's)."""
+    root = Path(__file__).resolve().parent.parent if root is None else Path(root)
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "--short=10", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
         )
         if sha.returncode == 0:
             dirty = subprocess.run(
-                ["git", "status", "--porcelain", "--untracked-files=no"],
+                ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"],
                 cwd=root, capture_output=True, text=True, timeout=10,
             )
             return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")

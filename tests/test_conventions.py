@@ -222,3 +222,33 @@ def test_colorize_holes_distinct_and_mask():
     assert tuple(m[0, 1]) == tuple((np.array(cm(1.0)[:3]) * 255 + 0.5).astype(np.uint8))
     with pytest.raises(ValueError, match="mask shape"):
         C.colorize(d, mask=np.ones((3, 3), bool))
+
+
+def test_code_version_dirty_for_code_not_for_results(tmp_path):
+    """``+dirty`` marks changed tracked code; changed outputs under results/ do not count."""
+    import shutil
+    import subprocess
+
+    from prnet_synth.atomic import code_version
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "results" / "table.csv").write_text("a\n1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "first")
+    sha = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=tmp_path, capture_output=True,
+                         text=True).stdout.strip()
+    assert code_version(tmp_path) == sha
+    (tmp_path / "results" / "table.csv").write_text("a\n2\n")
+    (tmp_path / "new_untracked.py").write_text("")
+    assert code_version(tmp_path) == sha
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert code_version(tmp_path) == sha + "+dirty"
