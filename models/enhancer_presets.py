@@ -59,6 +59,9 @@ class EnhancerPreset:
     #: not in the paper: share of each stage's ground truths replaced by face-free sheets
     #: (``prnet_synth.sheets``; REPRODUCTION_NOTES "Sheet pairs"); 0 = the paper's data
     sheet_fraction: float = 0.0
+    #: not in the paper: loss weight 1 + ``hole_weight`` on face pixels the degradation broke (an input
+    #: hole, or input more than 20 mm off the ground truth), 1 elsewhere; 0 = the plain loss
+    hole_weight: float = 0.0
 
     def __post_init__(self):
         for f in ("main_pairs", "stage_pairs", "epochs", "delta_gts", "delta_stage_gts", "delta_repeats",
@@ -74,6 +77,8 @@ class EnhancerPreset:
                              f"(delta_gts {self.delta_gts} > main_pairs {self.main_pairs})")
         if not 0.0 <= float(self.sheet_fraction) < 1.0:
             raise ValueError(f"EnhancerPreset.sheet_fraction must be in [0, 1), got {self.sheet_fraction}")
+        if not float(self.hole_weight) >= 0.0:
+            raise ValueError(f"EnhancerPreset.hole_weight must be >= 0, got {self.hole_weight}")
         if self.loss not in ("mse", "mae"):
             raise ValueError(f"EnhancerPreset.loss: expected 'mse' or 'mae', got {self.loss!r}")
 

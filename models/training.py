@@ -355,9 +355,26 @@ def set_precision_policy() -> str:
 
 
 # ----------------------------------------------------------------------------- data feeding
-def _batches(deg: np.ndarray, gt: np.ndarray, batch: int, size: int, seed: int, start_epoch: int = 0):
+#: "broken" input pixel for ``EnhancerPreset.hole_weight``: a hole, or this far off the ground truth
+BROKEN_MM = 20.0
+
+
+def pixel_weights(x: np.ndarray, y: np.ndarray, hole_weight: float) -> np.ndarray:
+    """Loss weights for float inputs ``x`` and targets ``y`` (NxHxWx1 in [0, 1], holes 1.0): 1 +
+    ``hole_weight`` where the target is valid and the input is a hole or more than ``BROKEN_MM`` off,
+    1 elsewhere; NxHxW float32."""
+    from prnet_synth.conventions import UNITS_PER_MM
+
+    xi, yi = x[..., 0], y[..., 0]
+    broken = (yi < 1.0) & ((xi >= 1.0) | (np.abs(xi - yi) > BROKEN_MM * UNITS_PER_MM / 65535.0))
+    return (1.0 + float(hole_weight) * broken).astype(np.float32)
+
+
+def _batches(deg: np.ndarray, gt: np.ndarray, batch: int, size: int, seed: int, start_epoch: int = 0,
+             hole_weight: float = 0.0):
     """keras.utils.PyDataset of shuffled (degraded, target) float batches in [0, 1], random crops of
-    ``size`` px at native scale when ``size`` is smaller than the images."""
+    ``size`` px at native scale when ``size`` is smaller than the images; with ``hole_weight`` > 0
+    also per-pixel loss weights (``pixel_weights``)."""
     import keras
 
     class Pairs(keras.utils.PyDataset):
@@ -384,7 +401,8 @@ def _batches(deg: np.ndarray, gt: np.ndarray, batch: int, size: int, seed: int, 
                     xs[k], ys[k] = x[k, r:r + size, c:c + size], y[k, r:r + size, c:c + size]
                 x, y = xs, ys
             scale = np.float32(1.0 / 65535.0)
-            return x[..., None].astype(np.float32) * scale, y[..., None].astype(np.float32) * scale
+            xf, yf = x[..., None].astype(np.float32) * scale, y[..., None].astype(np.float32) * scale
+            return (xf, yf, pixel_weights(xf, yf, hole_weight)) if hole_weight > 0 else (xf, yf)
 
         def on_epoch_end(self):
             self.epoch += 1
@@ -590,7 +608,8 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
             _say(verbose, f"{label} | {sess.name} {si + 1}/{len(sessions)} | stage {sj + 1}/{sess.n_stages}: "
                           f"{len(deg)} pairs ({'+'.join(sess.variants)}) ready in {time.perf_counter() - ts:.1f} s")
             data_seq = _batches(deg, gt, global_batch, min(p.train_size, gt.shape[1]),
-                                derive_seed(seed, label, si, sj), start_epoch=state.epoch)
+                                derive_seed(seed, label, si, sj), start_epoch=state.epoch,
+                                hole_weight=p.hole_weight)
             checkpoint = keras.callbacks.ModelCheckpoint(
                 str(best_file), monitor="loss", mode="min", save_best_only=True, save_weights_only=True,
                 initial_value_threshold=state.best)
@@ -603,7 +622,7 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
         p.name, seed, source.description, model=label, best_loss=state.best, epochs=state.global_epoch,
         seconds=round(state.seconds, 1), precision=policy, replicas=strategy.num_replicas_in_sync,
         width_multiplier=width_for(p, label), min_width=p.min_width, train_size=p.train_size,
-        sheet_fraction=p.sheet_fraction, curriculum=[asdict(s) for s in sessions]))
+        sheet_fraction=p.sheet_fraction, hole_weight=p.hole_weight, curriculum=[asdict(s) for s in sessions]))
     state.done = True
     if state.latest and (work / state.latest).exists():
         (work / state.latest).unlink()

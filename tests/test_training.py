@@ -170,3 +170,34 @@ def test_killed_run_resumes_mid_curriculum(tmp_path):
     assert json.loads(state.read_text())["done"]
     # finished models are skipped
     assert train_one("DL-Delta-1", tiny_preset(**kw), 3, out_dir=out, data="toy", verbose=False)["status"] == "exists"
+
+
+def test_pixel_weights_mark_the_broken_face_pixels():
+    """hole_weight (not in the paper): 1 + w on valid target pixels whose input is a hole or > 20 mm off."""
+    from models.training import _batches, pixel_weights
+    from prnet_synth.conventions import UNITS_PER_MM
+
+    mm = UNITS_PER_MM
+    gt = np.array([[[1000, 1000, 1000, 65535]]], np.uint16)
+    deg = np.array([[[65535, 1000 + round(19 * mm), 1000 + round(21 * mm), 65535]]], np.uint16)
+    # hole on the face; 19 mm off (kept at 1); 21 mm off; background hole (target invalid)
+    x, y = deg[..., None] / 65535.0, gt[..., None] / 65535.0
+    np.testing.assert_array_equal(pixel_weights(x, y, 4.0), [[[5.0, 1.0, 5.0, 1.0]]])
+    np.testing.assert_array_equal(pixel_weights(x, y, 0.0), np.ones((1, 1, 4)))
+    plain = _batches(deg, gt, 1, 4, seed=0)[0]
+    weighted = _batches(deg, gt, 1, 4, seed=0, hole_weight=4.0)[0]
+    assert len(plain) == 2 and len(weighted) == 3
+    np.testing.assert_array_equal(weighted[2], [[[5.0, 1.0, 5.0, 1.0]]])
+    with pytest.raises(ValueError, match="hole_weight"):
+        tiny_preset(hole_weight=-1.0)
+    assert PRESETS["paper"].hole_weight == 0.0 and PRESETS["quick"].hole_weight == 0.0
+
+
+def test_weighted_training_runs(tmp_path):
+    pytest.importorskip("tensorflow")
+    from models.training import train_one
+
+    kw = dict(delta_gts=4, delta_stage_gts=4, epochs=1, width_multiplier=0.0625, hole_weight=10.0)
+    res = train_one("DL-Delta-1", tiny_preset(**kw), 3, out_dir=tmp_path, data="toy", verbose=False)
+    assert res["status"] == "trained" and np.isfinite(res["best_loss"])
+    assert json.loads((tmp_path / "DL-Delta-1.json").read_text())["hole_weight"] == 10.0
