@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:                       # imported lazily at run time (see layout_of)
+    from .unet import UNetLayout
 
 __all__ = ["layout_of", "fold_batchnorm", "compile_for_inference"]
 
