@@ -37,6 +37,11 @@ enhancer's output stands out more than 5 mm in front of the input's surface (99t
 under the relief of every generator face (the suite's ``face_reference`` rows, about 16 mm; the tests
 check that the measure flags a 20 mm nose). An enhancer that erases the sheet (fills it with
 background depth) is not relief; its departure_percent shows it.
+
+``run`` also passes the inputs through "None" and the seven hand-crafted enhancers of Table II
+(``REFERENCE_LABELS``): they fill holes from the neighbouring depth, so their rows show what the
+measure gives for hole filling that invents nothing (the input's own noise, about 2-3 mm). The
+summary's ``within_bound`` is filled in for every row on a plane; the tests enforce it on the DL rows.
 """
 from __future__ import annotations
 
@@ -49,7 +54,7 @@ import pandas as pd
 from prnet_synth.atomic import provenance
 from prnet_synth.conventions import HOLE, MM_PER_UNIT, UNITS_PER_MM
 
-__all__ = ["PLANE_KINDS", "FACE_KINDS", "ATTACK_KINDS", "RELIEF_BOUND_MM", "SHEET", "relief_mm", "relief_parts",
+__all__ = ["PLANE_KINDS", "FACE_KINDS", "ATTACK_KINDS", "RELIEF_BOUND_MM", "REFERENCE_LABELS", "SHEET", "relief_mm", "relief_parts",
            "near_holes",
            "plane_depth", "noise_depth", "sheet_mask", "make_attacks", "evaluate", "check_bound", "run"]
 
@@ -59,6 +64,8 @@ PLANE_KINDS = ("flat_plane", "tilted_plane", "bent_plane")
 FACE_KINDS = ("occluded_face_hand", "occluded_face_paper")
 ATTACK_KINDS = PLANE_KINDS + FACE_KINDS + ("noise",)
 RELIEF_BOUND_MM = 5.0
+#: enhancers run beside the DL ones as references (not bounded): no enhancement and Table II's filters
+REFERENCE_LABELS = ("None", "De-M2", "De-M8", "Hf-FFA", "Hf-NFA", "Hf-L", "Sp-Hf16", "Sp-HfU")
 SHEET = (40, 216, 48, 208)  # rows 40..215, columns 48..207: a face-sized sheet in the 256x256 crop
 MARGIN = 8
 #: "near a hole": within this many pixels of an input hole (``relief_parts``)
@@ -267,7 +274,7 @@ def run(preset: str = "quick", seed: int = 0, labels: Optional[Sequence[str]] = 
     from experiments.schlett.io import figures_dir, write_table
 
     P = get_preset(preset)
-    labels = list(labels) if labels is not None else ["None"] + list(DL_LABELS)
+    labels = list(labels) if labels is not None else list(REFERENCE_LABELS) + list(DL_LABELS)
     attacks = make_attacks(seed + 424242, P.attack_repeats)
     frame, outputs = evaluate(attacks, labels, preset=preset)
     refs = face_reference(seed + 434343)
@@ -291,13 +298,15 @@ def run(preset: str = "quick", seed: int = 0, labels: Optional[Sequence[str]] = 
     summ = pd.concat([summ, missing.assign(kind="(all)")], ignore_index=True)
     summ["data"] = data
     write_table("attack_suite_summary", summ, prov)
-    # figure: the first repeat of each kind, input then every enhancer output
+    # figure: the first repeat of each kind, input then every DL enhancer's output (the references
+    # are in the CSVs only)
+    shown = [l for l in labels if l not in REFERENCE_LABELS]
     rows = []
     for kind in ATTACK_KINDS:
         i = next(k for k, a in enumerate(attacks) if a["kind"] == kind)
         rows.append((kind, attacks[i]["input"], {l: (o[i] if o is not None else None) for l, o in outputs.items()}))
     figures.fig10(rows, None, f"Attack suite - inputs without a face (and occluded faces) - data: {data}",
-                  figures_dir() / "attack_suite.png", [l for l in labels if l != "None"],
+                  figures_dir() / "attack_suite.png", shown,
                   status={l: str(frame.loc[frame["enhancer"] == l, "status"].iloc[0])
                           for l, o in outputs.items() if o is None})
     bad = check_bound(frame)

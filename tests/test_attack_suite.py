@@ -90,6 +90,29 @@ def test_bent_plane_geometry():
     assert d[0, 0] == HOLE
 
 
+def test_neighbour_hole_filling_stays_inside_the_bound():
+    """The bound is reachable: Table II filters fill holes from their neighbours (the RealSense SDK
+    here), and on degraded sheets they stay under 5 mm of relief, as the input itself does."""
+    from experiments import realsense_filters as RF
+
+    if not RF.sdk_available():
+        pytest.skip("pyrealsense2 cannot be imported")
+    degrade = pytest.importorskip("degrade")
+    area = A.sheet_mask(margin=A.MARGIN)
+    clean = np.stack([A.plane_depth(k) for k in A.PLANE_KINDS])
+    inp = np.asarray(degrade.degrade_batch(clean, seed=11, config="d435"), np.uint16)
+    attacks = [{"kind": k, "repeat": 0, "clean": c, "input": i, "area": area}
+               for k, c, i in zip(A.PLANE_KINDS, clean, inp)]
+    assert {"None", "De-M8", "Sp-HfU"} <= set(A.REFERENCE_LABELS)
+    frame, outs = A.evaluate(attacks, ["None", "De-M8", "Sp-HfU"])
+    assert (frame["status"] == "ok").all()
+    # the filters did fill the sheet's holes (so their rows measure filled pixels, not just the input)
+    for lab in ("De-M8", "Sp-HfU"):
+        assert (outs[lab][(inp == HOLE) & area[None]] != HOLE).mean() > 0.9, lab
+    assert A.check_bound(frame).empty, frame[["kind", "enhancer", "relief_mm"]].to_string()
+    assert (frame["relief_mm"] > 0.1).all()      # the noise of the input is measured, not zero
+
+
 class _Stand:
     def __init__(self, label, fn):
         self.label, self.fn = label, fn
