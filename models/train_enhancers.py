@@ -6,8 +6,9 @@ default: the synthetic generator ``prnet_synth.procedural``; ``toy`` = simple st
 ``--out DIR`` (default: weights to ``results/weights/<preset>/``, logs to ``results/training/<preset>/``),
 ``--force`` (retrain models whose weights exist), ``--sheet-fraction F`` (not in the paper: replace
 that share of each stage's ground truths by face-free sheets, ``prnet_synth.sheets``; weights then go
-to ``<preset>_sheets<F>`` unless ``--out`` is given, so they never pass for the preset's own). A killed
-run resumes where it stopped.
+to ``<preset>_sheets<F>`` unless ``--out`` is given, so they never pass for the preset's own),
+``--plan`` (train nothing: print per model the training images, GFLOP per image and training PFLOP,
+``models.training.training_plan``). A killed run resumes where it stopped.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     ap.add_argument("--sheet-fraction", type=float, default=None, metavar="F",
                     help="not in the paper: share of face-free sheet ground truths per stage (0 <= F < 1)")
+    ap.add_argument("--plan", action="store_true",
+                    help="train nothing: print what the training would cost (images, GFLOP/image, PFLOP)")
     args = ap.parse_args(argv)
     bad = [l for l in args.labels if l not in ENHANCER_LABELS and l != "DL-Delta"]
     if bad:
@@ -45,6 +48,29 @@ def main(argv=None) -> int:
     from .training import train_enhancers
 
     preset, out = args.preset, args.out
+    if args.plan:
+        from .training import training_plan
+        from .unet import base_label
+
+        rows = training_plan(args.labels, preset)
+        rates = _measured_train_rates()
+        print(f"{'model':<11} {'sessions':>8} {'stages':>6} {'images':>10} {'crop':>5} {'GFLOP/img':>10} "
+              f"{'PFLOP':>9} {'hours':>8}")
+        hours = []
+        for r in rows:
+            full = r["width_multiplier"] == 1.0 and r["train_size"] == 256
+            rate = rates.get(base_label(r["label"])) if full else None
+            hours.append(r["images"] / rate / 3600 if rate else None)
+            print(f"{r['label']:<11} {r['sessions']:>8} {r['stages']:>6} {r['images']:>10,} {r['train_size']:>5} "
+                  f"{r['forward_gflop_per_image']:>10.3f} {r['train_pflop']:>9.3f} "
+                  f"{f'{hours[-1]:.0f}' if hours[-1] is not None else '-':>8}")
+        total_h = f"{sum(hours):.0f}" if hours and None not in hours else "-"
+        print(f"{'total':<11} {'':>8} {'':>6} {sum(r['images'] for r in rows):>10,} {'':>5} {'':>10} "
+              f"{sum(r['train_pflop'] for r in rows):>9.3f} {total_h:>8}")
+        print("PFLOP: training = 3 x forward FLOPs. hours: at the training rate benchmarks/bench_unets.py measured "
+              "for the full network at 256 px (results/unets/bench_unets.json: "
+              f"{rates.get('machine', 'not present')}); '-' where none applies.")
+        return 0
     t0 = time.perf_counter()
     try:
         if args.sheet_fraction is not None and args.sheet_fraction != get_preset(preset).sheet_fraction:
@@ -61,6 +87,20 @@ def main(argv=None) -> int:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     print(f"wall {time.perf_counter() - t0:.0f} s, CPU time {ru.ru_utime + ru.ru_stime:.0f} s", flush=True)
     return 0
+
+
+def _measured_train_rates() -> dict:
+    """{"DL-Alpha": training images/s, ..., "machine": ...} from results/unets/bench_unets.json, if present."""
+    import json
+
+    from prnet_synth.paths import results_dir
+
+    path = results_dir() / "unets" / "bench_unets.json"
+    try:
+        d = json.loads(path.read_text())
+        return {"machine": d.get("machine", "?"), **{n["network"]: float(n["train_img_s"]) for n in d["networks"]}}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 if __name__ == "__main__":

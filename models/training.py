@@ -43,7 +43,7 @@ from .unet import ENHANCER_LABELS, base_label, build_enhancer_network
 
 __all__ = [
     "Session", "curriculum", "GroundTruthSource", "make_source", "choose_strategy", "train_enhancers",
-    "train_one", "derive_seed", "ORDER", "PairCache", "stage_pairs", "sheet_ground_truths",
+    "train_one", "derive_seed", "ORDER", "PairCache", "stage_pairs", "sheet_ground_truths", "training_plan",
 ]
 
 log = logging.getLogger("models.training")
@@ -653,6 +653,31 @@ def _with_dependencies(labels: Sequence[str]) -> list[str]:
             want.add(prev)
             label = prev
     return [l for l in ORDER if l in want]
+
+
+def training_plan(labels: Optional[Sequence[str]] = None, preset: "str | EnhancerPreset" = "quick") -> list[dict]:
+    """What training ``labels`` (with their DL-Delta predecessors) under ``preset`` costs, without
+    training: per model the training images it sees (ground truths x variants x epochs, summed over
+    its sessions), the network's forward GFLOP per training image (``unet.conv_flops`` at the
+    preset's crop size) and the training PFLOP, counted as 3 x forward (the usual estimate: the
+    backward pass costs about twice the forward one)."""
+    from .unet import conv_flops
+
+    p = get_preset(preset)
+    rows, flops = [], {}
+    for label in _with_dependencies(labels or ORDER):
+        sessions = curriculum(label, p)
+        images = sum(s.n_gt * len(s.variants) * s.epochs for s in sessions)
+        key = (base_label(label), width_for(p, label))
+        if key not in flops:
+            net = build_enhancer_network(label, key[1], input_size=p.train_size, min_width=p.min_width)
+            flops[key] = conv_flops(net, p.train_size, p.train_size)
+        rows.append({"label": label, "preset": p.name, "sessions": len(sessions),
+                     "stages": sum(s.n_stages for s in sessions), "images": int(images),
+                     "train_size": p.train_size, "width_multiplier": key[1],
+                     "forward_gflop_per_image": flops[key] / 1e9,
+                     "train_pflop": 3.0 * flops[key] * images / 1e15})
+    return rows
 
 
 def train_enhancers(labels: Optional[Sequence[str]] = None, preset: "str | EnhancerPreset" = "quick", seed: int = 0,

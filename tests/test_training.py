@@ -60,6 +60,39 @@ def test_delta_epochs_override_only_the_delta_stages():
         tiny_preset(delta_epochs=0)
 
 
+def test_training_plan_counts_the_paper_training():
+    """IV-C by hand: DL-Alpha (70,000 + 60,000 + 240,000 pairs) x 10 epochs in 3 + 2 + 8 stages of
+    30,000; DL-Delta-n 60,000 GTs x 3 variants x 10 epochs in 6 stages; FLOPs = 3 x forward."""
+    from models.training import training_plan
+    from models.unet import build_enhancer_network, conv_flops
+
+    rows = {r["label"]: r for r in training_plan(["DL-Alpha", "DL-Delta-2"], "paper")}
+    assert list(rows) == ["DL-Alpha", "DL-Delta-1", "DL-Delta-2"]          # Delta-2 pulls in Delta-1
+    assert rows["DL-Alpha"]["images"] == 3_700_000 and rows["DL-Alpha"]["stages"] == 13
+    assert rows["DL-Delta-1"]["images"] == 1_800_000 and rows["DL-Delta-2"]["stages"] == 6
+    fwd = conv_flops(build_enhancer_network("DL-Delta"), 256, 256)
+    assert rows["DL-Delta-1"]["train_pflop"] == pytest.approx(3 * fwd * 1_800_000 / 1e15)
+    # the quick preset: 6 stages x 64 GTs x 3 variants x 4 epochs, on 128 px crops of the x0.5 network
+    q = training_plan(["DL-Delta-1"], "quick")[0]
+    assert q["images"] == 6 * 64 * 3 * 4 and q["train_size"] == 128 and q["width_multiplier"] == 0.5
+    assert q["forward_gflop_per_image"] * 1e9 == conv_flops(build_enhancer_network("DL-Delta", 0.5, 128), 128, 128)
+
+
+def test_plan_cli_turns_the_measured_rate_into_hours(tmp_path, monkeypatch, capsys):
+    from models.train_enhancers import main
+
+    (tmp_path / "unets").mkdir()
+    (tmp_path / "unets" / "bench_unets.json").write_text(json.dumps(
+        {"machine": "test box", "networks": [{"network": "DL-Delta", "train_img_s": 10.0}]}))
+    monkeypatch.setenv("FACE_DEPTH_RESULTS", str(tmp_path))
+    assert main(["--plan", "--preset", "paper", "--labels", "DL-Delta-2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    total = next(l for l in lines if l.startswith("total")).split()
+    assert total[1] == "3,600,000" and total[-1] == "100"          # 2 x 1.8M images at 10 img/s = 100 h
+    assert main(["--plan", "--preset", "quick", "--labels", "DL-Delta-1"]) == 0   # narrowed: no rate applies
+    assert next(l for l in capsys.readouterr().out.splitlines() if l.startswith("total")).split()[-1] == "-"
+
+
 def test_stage_pairs_are_made_once_per_stage_and_the_cache_is_bounded():
     pytest.importorskip("degrade")
     from models.training import ArraySource, PairCache, Session, stage_pairs
