@@ -15,6 +15,10 @@ into its own folder, then scored on
     python benchmarks/quick_preset_trial.py NAME LABELS '{"width_multiplier": 0.5, "delta_repeats": 1}'
     e.g. NAME=d1_x5 LABELS=DL-Delta-1 (DL-Delta-n trains DL-Delta-1..n-1 first)
 
+    python benchmarks/quick_preset_trial.py NAME DL-Delta-1 '{...}' --every-stage
+    one model without a predecessor, scored after every training stage (the model as trained so far,
+    not the best-loss one): how face RMSE and sheet relief move with the training images seen
+
 Weights and logs go to ``work_data/quick_trials/NAME`` (git-ignored); CPU training is not
 bit-reproducible, so repeat a trial before trusting differences below a few hundredths.
 """
@@ -72,15 +76,73 @@ def hole_fill_mm(out, attack) -> tuple[float, float]:
     return (float(np.median(out[holes]) * MM_PER_UNIT), float(np.median(attack["clean"][holes]) * MM_PER_UNIT))
 
 
+def score(label: str, weights, gt, deg, sheets) -> dict:
+    """Face RMSE, sheet relief (and its parts), hole fill and error shares of one weight file."""
+    from experiments import attack_suite as A
+    from experiments import metrics
+    from experiments.enhancers import get_enhancer
+
+    enh = get_enhancer(label, weights=str(weights))
+    y = enh.enhance(deg)
+    ys = enh.enhance(np.stack([a["input"] for a in sheets]))
+    parts = [A.relief_parts(o, a["input"], a["area"]) for o, a in zip(ys, sheets)]
+    return {"face_rmse": float(metrics.face_rmse(gt, y).mean()),
+            "relief": [A.relief_mm(o, a["area"], reference=a["input"]) for o, a in zip(ys, sheets)],
+            "parts": {k: float(np.nanmean([p[k] for p in parts]))
+                      for k in ("relief_in_holes_mm", "relief_hole_edge_mm", "relief_away_mm")},
+            "fill": [hole_fill_mm(o, a) for o, a in zip(ys, sheets)],
+            "shares": error_breakdown(gt, deg, y)}
+
+
+def _relief_text(sc: dict) -> str:
+    return (" / ".join(f"{v:.1f}" for v in sc["relief"]) + "; mean in holes / at hole edges / away "
+            + " / ".join(f"{v:.1f}" for v in sc["parts"].values()))
+
+
+def trajectory(name: str, label: str, preset, out) -> int:
+    """Train ``label`` stage by stage (resumable training, stopped after each stage's epochs) and score
+    the model as it stands after every stage."""
+    from experiments import attack_suite as A
+    from experiments import metrics
+    from models import training as T
+
+    if T.previous_model(label) is not None:
+        print(f"--every-stage: {label} starts from {T.previous_model(label)}; pick a model without one")
+        return 2
+    gt, deg = test_pairs()
+    sheets = [a for a in A.make_attacks(424242, 2) if a["kind"] in A.PLANE_KINDS]
+    print(f"  None: face RMSE {metrics.face_rmse(gt, deg).mean():.4f}")
+    source, cache = T.make_source(None, 0, preset.gt_chunk), T.PairCache()
+    weights, _, work = T._paths(label, preset.name, out)
+    images, t_train, t0 = 0, 0.0, time.perf_counter()
+    for sess in T.curriculum(label, preset):
+        for j in range(sess.n_stages):
+            t1 = time.perf_counter()
+            r = T.train_one(label, preset, 0, out_dir=out, source=source, verbose=False,
+                            stop_after_epochs=sess.epochs, pair_cache=cache)
+            t_train += time.perf_counter() - t1
+            images += sess.stage(j)[1] * len(sess.variants) * sess.epochs
+            if r["status"] == "trained":
+                path = weights
+            else:
+                path = work / json.loads((work / "state.json").read_text())["latest"]
+            sc = score(label, path, gt, deg, sheets)
+            print(f"  {sess.name} stage {j + 1}/{sess.n_stages}: {images:,} images, training {t_train:.0f} s: "
+                  f"face RMSE {sc['face_rmse']:.4f}; sheet relief mm {_relief_text(sc)}", flush=True)
+    print(f"{name}: {time.perf_counter() - t0:.0f} s in all")
+    return 0
+
+
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
+    every = "--every-stage" in argv
+    argv = [a for a in argv if a != "--every-stage"]
     if len(argv) != 3:
         print(__doc__)
         return 2
     name, labels, changes = argv[0], argv[1].split(","), json.loads(argv[2])
     from experiments import attack_suite as A
     from experiments import metrics
-    from experiments.enhancers import get_enhancer
     from models import training as T
     from models.enhancer_presets import get_preset
     from prnet_synth.paths import work_dir
@@ -88,6 +150,12 @@ def main(argv=None) -> int:
     changes = {k: tuple(tuple(x) for x in v) if isinstance(v, list) else v for k, v in changes.items()}
     preset = replace(get_preset("quick"), **changes)          # name stays "quick": same data seeds
     out = work_dir() / "quick_trials" / name
+    if every:
+        if len(labels) != 1:
+            print("--every-stage: give one label")
+            return 2
+        print(f"{name}: {changes}; scored after every stage")
+        return trajectory(name, labels[0], preset, out)
     t0 = time.perf_counter()
     results = {r["label"]: r for r in T.train_enhancers(labels, preset, seed=0, out_dir=out, verbose=False)}
     print(f"{name}: {changes}; training {time.perf_counter() - t0:.0f} s")
@@ -95,21 +163,12 @@ def main(argv=None) -> int:
     sheets = [a for a in A.make_attacks(424242, 2) if a["kind"] in A.PLANE_KINDS]
     print(f"  None: face RMSE {metrics.face_rmse(gt, deg).mean():.4f}")
     for label, r in results.items():
-        enh = get_enhancer(label, weights=str(out / f"{label}.keras"))
-        y = enh.enhance(deg)
-        ys = enh.enhance(np.stack([a["input"] for a in sheets]))
-        relief = [A.relief_mm(o, a["area"], reference=a["input"]) for o, a in zip(ys, sheets)]
-        parts = [A.relief_parts(o, a["input"], a["area"]) for o, a in zip(ys, sheets)]
-        shares = error_breakdown(gt, deg, y)
-        print(f"  {label}: face RMSE {metrics.face_rmse(gt, y).mean():.4f}, best loss "
-              f"{r.get('best_loss', float('nan')):.4f}, {r.get('seconds', 0):.0f} s; sheet relief mm "
-              + " / ".join(f"{v:.1f}" for v in relief)
-              + "; mean in holes / at hole edges / away " + " / ".join(
-                  f"{np.nanmean([p[k] for p in parts]):.1f}"
-                  for k in ("relief_in_holes_mm", "relief_hole_edge_mm", "relief_away_mm")))
-        fill = [hole_fill_mm(o, a) for o, a in zip(ys, sheets)]
+        sc = score(label, out / f"{label}.keras", gt, deg, sheets)
+        print(f"  {label}: face RMSE {sc['face_rmse']:.4f}, best loss "
+              f"{r.get('best_loss', float('nan')):.4f}, {r.get('seconds', 0):.0f} s; sheet relief mm {_relief_text(sc)}")
         print("    sheet holes, median depth filled in / true there (mm): "
-              + " / ".join(f"{f:.0f} vs {t:.0f}" for f, t in fill))
+              + " / ".join(f"{f:.0f} vs {t:.0f}" for f, t in sc["fill"]))
+        shares = sc["shares"]
         print("    error shares: " + ", ".join(f"{k} {v['error_share']:.2f} (of {100 * v['face_fraction']:.1f} % "
                                                f"face px, {v['rmse_mm']:.1f} mm)" for k, v in shares.items())
               + f"; input's own error on valid face px {shares['rest']['input_rmse_mm']:.1f} mm")
