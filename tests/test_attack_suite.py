@@ -1,8 +1,8 @@
 """Attack suite: the relief measure, the bound check, and the bound itself on the DL enhancers.
 
 The bound (experiments.attack_suite.RELIEF_BOUND_MM = 5 mm): on flat, tilted and bent plane inputs
-(no face), a deep-learning enhancer's output must not stand out from its best-fit quadric surface by
-more than 5 mm towards the camera (99th percentile over the sheet area). A face's nose, brows and
+(no face), a deep-learning enhancer's output must not stand out from the input's robustly fitted
+quadric surface by more than 5 mm towards the camera (99th percentile over the sheet area). A face's nose, brows and
 lips give about 10 mm or more under the same measure (checked below on a surface with a nose).
 """
 from __future__ import annotations
