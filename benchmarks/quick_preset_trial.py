@@ -121,7 +121,7 @@ def trajectory(name: str, label: str, preset, out) -> int:
             r = T.train_one(label, preset, 0, out_dir=out, source=source, verbose=False,
                             stop_after_epochs=sess.epochs, pair_cache=cache)
             t_train += time.perf_counter() - t1
-            images += sess.stage(j)[1] * len(sess.variants) * sess.epochs
+            images += sess.images(j)
             if r["status"] == "trained":
                 path = weights
             else:

@@ -54,6 +54,8 @@ import pandas as pd
 from prnet_synth.atomic import provenance
 from prnet_synth.conventions import HOLE, MM_PER_UNIT, UNITS_PER_MM
 
+from .enhancers import HANDCRAFTED_LABELS
+
 __all__ = ["PLANE_KINDS", "FACE_KINDS", "ATTACK_KINDS", "RELIEF_BOUND_MM", "REFERENCE_LABELS", "SHEET", "relief_mm", "relief_parts",
            "near_holes",
            "plane_depth", "noise_depth", "sheet_mask", "make_attacks", "evaluate", "check_bound", "run"]
@@ -65,7 +67,7 @@ FACE_KINDS = ("occluded_face_hand", "occluded_face_paper")
 ATTACK_KINDS = PLANE_KINDS + FACE_KINDS + ("noise",)
 RELIEF_BOUND_MM = 5.0
 #: enhancers run beside the DL ones as references (not bounded): no enhancement and Table II's filters
-REFERENCE_LABELS = ("None", "De-M2", "De-M8", "Hf-FFA", "Hf-NFA", "Hf-L", "Sp-Hf16", "Sp-HfU")
+REFERENCE_LABELS = ("None",) + HANDCRAFTED_LABELS
 SHEET = (40, 216, 48, 208)  # rows 40..215, columns 48..207: a face-sized sheet in the 256x256 crop
 MARGIN = 8
 #: "near a hole": within this many pixels of an input hole (``relief_parts``)

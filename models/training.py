@@ -69,6 +69,11 @@ class Session:
     def n_stages(self) -> int:
         return math.ceil(self.n_gt / self.stage_gts)
 
+    def images(self, stage: Optional[int] = None) -> int:
+        """Training images of stage ``stage`` (default: the whole session): GTs x variants x epochs."""
+        n_gt = self.n_gt if stage is None else self.stage(stage)[1]
+        return n_gt * len(self.variants) * self.epochs
+
     def stage(self, j: int) -> tuple[int, int]:
         """(first ground-truth index, number of ground truths) of stage ``j``."""
         start = j * self.stage_gts
@@ -667,7 +672,7 @@ def training_plan(labels: Optional[Sequence[str]] = None, preset: "str | Enhance
     rows, flops = [], {}
     for label in _with_dependencies(labels or ORDER):
         sessions = curriculum(label, p)
-        images = sum(s.n_gt * len(s.variants) * s.epochs for s in sessions)
+        images = sum(s.images() for s in sessions)
         key = (base_label(label), width_for(p, label))
         if key not in flops:
             net = build_enhancer_network(label, key[1], input_size=p.train_size, min_width=p.min_width)
