@@ -1,9 +1,9 @@
 """The 16 enhancers of Schlett et al. (000_5d0e6bc7884ed0ba.txt, IV-A..IV-C) behind one interface.
 
 ``get_enhancer(label, **kwargs)`` returns an :class:`Enhancer` with ``.label`` and
-``.enhance(depth)``: a uint16 image (HxW) or batch (NxHxW) in the paper's convention
-(65535 = hole, 0 = nearest) in, the same shape and dtype out. Wrong dtype or rank ->
-ValueError saying what was given. ``LABELS`` lists the 16 labels.
+``.enhance(depth)``: a uint16 image (HxW or HxWx1) or batch (NxHxW or NxHxWx1) in the paper's
+convention (65535 = hole, 0 = nearest) in, the same shape and dtype out. Wrong dtype, rank or
+channel count (HxWxC / NxHxWxC with C > 1) -> ValueError saying what was given. ``LABELS`` lists the 16 labels.
 
 * "None": the input unchanged (a copy).
 * Hand-crafted (Table II): "De-M2", "De-M8" (decimation, upscaled back to the input size with
@@ -48,6 +48,38 @@ class EnhancerUnavailableError(RuntimeError):
     """A deep-learning enhancer cannot be used: its model code or trained weights are missing."""
 
 
+#: a rank-3 input whose last axis has 2..4 entries while its first two have at least this many is
+#: read as an HxWxC multi-channel image (and refused), not as a batch of very narrow images
+_CHANNEL_GUESS_MIN_SIDE = 16
+
+
+def _without_channel_axis(arr: np.ndarray, what: str) -> np.ndarray:
+    """``arr`` (uint16 HxW, NxHxW, HxWx1 or NxHxWx1) as HxW or NxHxW (a view); ValueError otherwise.
+
+    A rank-3 array with a last axis of 1 is one HxWx1 image, not H images of Wx1. Rank-4 arrays
+    must have one channel. A rank-3 array with 2..4 entries on its last axis and at least
+    ``_CHANNEL_GUESS_MIN_SIDE`` on the other two is refused as an HxWxC image (a batch of depth
+    images 2..4 pixels wide is not plausible; smaller arrays stay NxHxW batches).
+    """
+    if arr.dtype != np.uint16:
+        raise ValueError(f"{what}: expected uint16 depth (65535 = hole), got dtype {arr.dtype} with shape {arr.shape}")
+    channels = None
+    if arr.ndim == 4:
+        channels = arr.shape[-1]
+    elif arr.ndim == 3 and (arr.shape[-1] == 1 or (2 <= arr.shape[-1] <= 4 and min(arr.shape[:2]) >= _CHANNEL_GUESS_MIN_SIDE)):
+        channels = arr.shape[-1]
+    if channels is None:
+        if arr.ndim not in (2, 3):
+            raise ValueError(f"{what}: expected a HxW, NxHxW, HxWx1 or NxHxWx1 array, got rank {arr.ndim} "
+                             f"with shape {arr.shape}")
+        return check_depth(arr, what)
+    if channels != 1:
+        layout = "NxHxWxC" if arr.ndim == 4 else "HxWxC"
+        raise ValueError(f"{what}: depth images have one channel, got {channels} channels ({layout} with shape "
+                         f"{arr.shape}); pass HxW, NxHxW, HxWx1 or NxHxWx1")
+    return arr[..., 0]
+
+
 class Enhancer:
     """Base class: subclasses implement ``_enhance_batch(frames)`` on uint16 NxHxW."""
 
@@ -55,14 +87,15 @@ class Enhancer:
     kind: str = ""
 
     def enhance(self, depth: np.ndarray) -> np.ndarray:
-        arr = check_depth(depth, f"{self.label} enhancer input")
-        if arr.shape[-2] == 0 or arr.shape[-1] == 0 or (arr.ndim == 3 and arr.shape[0] == 0):
+        arr = np.asarray(depth)
+        core = _without_channel_axis(arr, f"{self.label} enhancer input")
+        if core.shape[-2] == 0 or core.shape[-1] == 0 or (core.ndim == 3 and core.shape[0] == 0):
             return arr.copy()
-        frames = arr if arr.ndim == 3 else arr[None]
+        frames = core if core.ndim == 3 else core[None]
         out = self._enhance_batch(frames)
         if out.shape != frames.shape or out.dtype != np.uint16:  # pragma: no cover - internal guard
             raise RuntimeError(f"{self.label}: produced {out.dtype} {out.shape} for input {frames.shape}")
-        return out if arr.ndim == 3 else out[0]
+        return (out if core.ndim == 3 else out[0]).reshape(arr.shape)
 
     __call__ = enhance
 
