@@ -28,7 +28,7 @@ import pandas as pd
 
 from prnet_synth.atomic import atomic_write_csv, provenance
 
-__all__ = ["STEPS", "DEPENDS", "main", "plan"]
+__all__ = ["STEPS", "DEPENDS", "main", "plan", "resolve_step"]
 
 log = logging.getLogger("reproduce")
 
@@ -51,12 +51,39 @@ DEPENDS = {"02": {"01"}, "04": {"02"}, "08": {"02"}}
 REAL_DATA_STEPS = {"05", "06", "07", "08"}
 
 
+def _valid_ids() -> str:
+    return ", ".join(f"{sid} ({script[:-3]})" for sid, script in STEPS)
+
+
+def resolve_step(token: str) -> str:
+    """The id of the step ``token`` names: a step number ("9", "09" and "009" are step 09) or a
+    unique part of a script's name ("attack", "table4", "09_compare_with_paper.py").
+    ValueError, listing the valid ids, for an unknown or ambiguous token."""
+    t = str(token).strip()
+    if t.isdigit():
+        hits = [sid for sid, _ in STEPS if int(sid) == int(t)]
+    elif t:
+        low = t.lower().removesuffix(".py")
+        hits = [sid for sid, script in STEPS if low in script.lower().removesuffix(".py")]
+    else:
+        hits = []
+    if not hits:
+        raise ValueError(f"unknown step {token!r}; valid steps: {_valid_ids()}")
+    if len(hits) > 1:
+        raise ValueError(f"ambiguous step {token!r}: it matches steps {', '.join(hits)}; valid steps: {_valid_ids()}")
+    return hits[0]
+
+
 def plan(only: Optional[list[str]] = None, start: Optional[str] = None) -> list[tuple[str, str]]:
+    """The steps to run, in order: from ``start`` on (if given), only those in ``only`` (if given).
+    Step ids go through ``resolve_step`` ("9" is "09"); an unknown or ambiguous one is a ValueError."""
     steps = list(STEPS)
-    if start:
-        steps = [s for s in steps if s[0] >= start]
+    if start is not None:
+        first = int(resolve_step(start))
+        steps = [s for s in steps if int(s[0]) >= first]
     if only:
-        steps = [s for s in steps if s[0] in set(only)]
+        wanted = {resolve_step(t) for t in only}
+        steps = [s for s in steps if s[0] in wanted]
     return steps
 
 
@@ -66,10 +93,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", nargs="*", default=[], metavar="KIND=PATH",
                     help="kinect=<KinectFaceDB root> d435=<recordings>; default: embedded synthetic data")
-    ap.add_argument("--from", dest="start", default=None, help="first step (e.g. 04)")
-    ap.add_argument("--only", nargs="*", default=None, help="run only these steps (e.g. 04 05)")
+    ap.add_argument("--from", dest="start", default=None,
+                    help="first step: a number (4 or 04) or a unique part of a script name")
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="run only these steps (e.g. 4 05 attack); unknown or ambiguous ids are an error")
     ap.add_argument("--force", action="store_true", help="redo finished steps")
+    ap.epilog = "steps: " + _valid_ids()
     args = ap.parse_args(argv)
+    try:
+        steps = plan(args.only, args.start)
+    except ValueError as exc:
+        ap.error(str(exc))                       # exit status 2, nothing run
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     root = HERE.parent
@@ -82,7 +116,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     run_id = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     records, failed = [], set()
     t_all = time.perf_counter()
-    for step, script in plan(args.only, args.start):
+    for step, script in steps:
         blocked = DEPENDS.get(step, set()) & failed
         if blocked:
             log.error("step %s skipped: it needs step(s) %s, which failed", step, sorted(blocked))
