@@ -3,21 +3,42 @@
 Every file the project writes goes through these helpers: the data is written to a
 temporary file in the destination folder and renamed over the target, so a killed
 job never leaves a half-written file behind (rename is atomic on POSIX and Windows).
+
+Permissions are those of a plain ``open()``: a new file gets ``0666 & ~umask`` (0644 under the
+usual umask 022), an existing target keeps its permission bits.
+
+Temporary files are named ``.<target name>.<host id>-<pid>-<random>.tmp`` (host id: 8 hex digits of
+a hash of the host name). A writer killed mid-write (SIGKILL, power loss) leaves its temporary file
+behind; the first write of a process into a folder removes the stale ones found there, and only
+those: temporary files of this host whose process no longer runs, those of other hosts (where
+liveness cannot be checked) once older than ``STALE_OTHER_HOST_S``, and temporary files of the
+earlier naming (``.<name>.XXXXXXXX.tmp``, no pid) once older than ``STALE_LEGACY_S``. A running
+writer's file, this process's own, and any other hidden file are never touched. Scanning a folder
+once per process (not per write) keeps writing many files into one folder linear in their number.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
+import hashlib
 import io
 import json
+import logging
 import os
+import re
+import secrets
+import socket
+import stat
 import subprocess
-import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 __all__ = [
     "atomic_open",
+    "clear_stale_temp_files",
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_write_json",
@@ -27,17 +48,125 @@ __all__ = [
 ]
 
 
+log = logging.getLogger(__name__)
+
+#: temporary files of other hosts (shared file systems) are removed once older than this
+STALE_OTHER_HOST_S = 24 * 3600.0
+#: temporary files of the earlier naming (mkstemp's, no pid) are removed once older than this
+STALE_LEGACY_S = 3600.0
+
+_TMP_RE = re.compile(r"^\.(?P<target>.+)\.(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-(?P<token>[0-9a-f]{8})\.tmp$")
+_LEGACY_RE = re.compile(r"^\.(?P<target>.+)\.(?P<token>[a-z0-9_]{8})\.tmp$")
+_scanned: set[tuple[int, str]] = set()      # (pid, folder) pairs already cleared of stale temp files
+_scan_lock = threading.Lock()
+_host: Optional[str] = None
+
+
+def _host_id() -> str:
+    """8 hex digits identifying this host in temporary file names."""
+    global _host
+    if _host is None:
+        _host = hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+    return _host
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:                  # exists, owned by another user
+        return True
+    except OSError as exc:                   # pragma: no cover - e.g. pid out of range
+        return exc.errno != errno.ESRCH
+    return True
+
+
+def _is_stale(name: str, now: float, mtime: float) -> bool:
+    m = _TMP_RE.match(name)
+    if m:
+        if m["host"] == _host_id():
+            return not _pid_alive(int(m["pid"]))
+        return now - mtime > STALE_OTHER_HOST_S
+    if _LEGACY_RE.match(name):
+        return now - mtime > STALE_LEGACY_S
+    return False
+
+
+def clear_stale_temp_files(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that killed writers left in ``folder`` (see the module docstring);
+    returns the removed paths. Files that vanish or cannot be removed meanwhile are skipped."""
+    folder = Path(folder)
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(".tmp")):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False) or not _is_stale(name, now, entry.stat(follow_symlinks=False).st_mtime):
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+        log.info("removed %s, left by a killed write", entry.path)
+    return removed
+
+
+def _clear_once(folder: Path) -> None:
+    key = (os.getpid(), os.path.abspath(folder))
+    with _scan_lock:
+        if key in _scanned:
+            return
+        _scanned.add(key)
+    clear_stale_temp_files(folder)
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """Create ``path``'s temporary sibling like open() creates a file (mode 0666 & ~umask, or the
+    permission bits of an existing ``path``); returns (fd, temporary path)."""
+    try:
+        st = os.stat(path)
+        keep = stat.S_IMODE(st.st_mode) & 0o777 if stat.S_ISREG(st.st_mode) else None
+    except OSError:
+        keep = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{_host_id()}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:  # pragma: no cover - 32 random bits collided
+            continue
+        if keep is not None:
+            try:
+                os.fchmod(fd, keep)
+            except (AttributeError, OSError):  # pragma: no cover - no fchmod (Windows) or not permitted
+                pass
+        return fd, tmp
+    raise FileExistsError(f"{path}: could not create a temporary file beside it")  # pragma: no cover
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[io.IOBase]:
     """Open a temporary sibling of ``path`` for writing; rename it to ``path`` on success.
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    On an exception the temporary file is removed and ``path`` is left untouched. The file gets the
+    permissions a plain ``open()`` would give it; the first write of a process into a folder clears
+    the temporary files that killed writers left there (module docstring).
     """
     if "r" in mode or "a" in mode or "+" in mode:
         raise ValueError(f"atomic_open writes whole files only, got mode {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _clear_once(path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, mode) as fh:
             yield fh
