@@ -5,9 +5,21 @@ The papers' numbers are the transcriptions in ``results/paper_tables/`` (copied 
 the Pini, Fabbri and Chiu tables it matches rows on the paper's key columns and compares the
 numeric columns both CSVs share, when our CSV exists.
 
-Every comparison row carries our ``data`` column: numbers computed on the embedded synthetic
-default are put beside the paper's real-data numbers only as a stand-in, never as the same thing
-(the ``like_for_like`` column says which).
+Every comparison row carries our ``data`` column and a ``comparability`` label decided from it
+(``comparability``): numbers computed on the embedded synthetic default are put beside the paper's
+numbers only as a stand-in, never as the same thing. The labels:
+
+* ``"same data"``: our CSV's data label names the data set the paper's table was computed on
+  (KinectFaceDB given with ``--data kinect=...`` for Schlett Tables V-VII, Pandora for Pini, ...);
+* ``"other real data"``: real recordings that are not the paper's (our own RealSense D435
+  recordings: the paper's D435 images are in-house and unpublished; another real data set);
+* ``"calibrated synthetic stand-in"``: Schlett Table IV on our synthetic benchmark; the paper's
+  Table IV data is synthetic too (PRNet renders of MegaFace faces, degraded as III-B) and ours
+  follows the same protocol, degraded with ``degrade``'s "paper" configuration (our reading of
+  III-B), but the faces differ (generator faces instead of PRNet on MegaFace) and the paper's
+  images are not available, so its numbers are comparable in kind, not reproduced;
+* ``"synthetic stand-in"``: any other synthetic (or otherwise declared stand-in) data;
+* ``"data unknown"``: the CSV has no data label; nothing is claimed.
 
 Outputs (``results/schlett/``): ``compare_with_paper.csv`` (long form, one row per number),
 ``compare_summary.csv`` (per table: rows matched, mean absolute difference, Kendall tau where an
@@ -28,13 +40,81 @@ from prnet_synth.atomic import atomic_write_csv, atomic_write_text, provenance
 from prnet_synth.paths import project_root, results_dir
 
 __all__ = ["read_csv", "paper_tables_dir", "read_paper_table", "compare_table4", "compare_table5",
-           "compare_table6", "compare_table7", "compare_generic", "kendall_tau", "run", "main",
-           "OTHER_PAPER_TABLES", "REAL_DATA_LABELS"]
+           "compare_table6", "compare_table7", "compare_generic", "kendall_tau", "comparability", "run", "main",
+           "OTHER_PAPER_TABLES", "REAL_DATA_LABELS", "PAPER_DATA", "COMPARABILITY", "SAME_DATA",
+           "OTHER_REAL_DATA", "CALIBRATED_STAND_IN", "STAND_IN", "DATA_UNKNOWN"]
 
 log = logging.getLogger(__name__)
 
-# Our data labels that are the paper's data (anything else is a synthetic stand-in).
+# Our data labels of the real-data runs of Schlett Tables V-VII, by camera (Table V's column families).
 REAL_DATA_LABELS = {"kinect": "KinectFaceDB", "d435": "RealSense D435"}
+
+# ``comparability`` values, from the most to the least comparable (see the module docstring).
+SAME_DATA = "same data"
+OTHER_REAL_DATA = "other real data"
+CALIBRATED_STAND_IN = "calibrated synthetic stand-in"
+STAND_IN = "synthetic stand-in"
+DATA_UNKNOWN = "data unknown"
+COMPARABILITY = (SAME_DATA, OTHER_REAL_DATA, CALIBRATED_STAND_IN, STAND_IN, DATA_UNKNOWN)
+
+# The data set(s) each paper table was computed on, as alternatives of words our data labels use
+# for them (compared lower-case with spaces, "-" and "_" removed): a label containing every word of
+# one alternative is the paper's data. Schlett Table V's D435 columns have none: the paper's D435
+# images are in-house recordings, so no run of ours is that data.
+PAPER_DATA = {
+    "schlett_table4": (("prnet", "megaface"),),        # IV-D: PRNet renders of MegaFace images
+    "schlett_table5@kinect": (("kinectfacedb",),),
+    "schlett_table5@d435": (),
+    "schlett_table6": (("kinectfacedb",),),
+    "schlett_table7": (("kinectfacedb",),),
+    "pini_table1_pixel_metrics": (("pandora",), ("biwi",)),
+    "pini_table2_face_verification": (("pandora",),),
+    "fabbri_table1_reconstruction": (("pandora", "motormark"),),
+    "fabbri_table3_4_probes": (("pandora", "motormark"),),
+    "chiu_table1_depth_mse": (("bu3dfe",), ("frgc",), ("bosphorus",)),
+    "chiu_table5_mask_ablation_mse": (("bu3dfe",), ("frgc",), ("bosphorus",)),
+    "chiu_table6_modalities_lock3dface": (("lock3dface",),),
+}
+# Tables whose paper data is itself synthetic, and the words of a label saying our synthetic data
+# follows the paper's recipe for it (Schlett Table IV: ``degrade``'s "paper" configuration, our
+# reading of III-B, labelled "paper-default degradation" by step 04's ``DATA_TABLE4``).
+CALIBRATED = {"schlett_table4": ("paperdefault",)}
+# Words of a label that declares synthetic or stand-in data.
+SYNTHETIC_WORDS = ("synthetic", "standin", "generator", "procedural")
+
+
+def _words(label: str) -> str:
+    return "".join(ch for ch in label.lower() if ch not in " -_")
+
+
+def comparability(table: str, data) -> str:
+    """The ``comparability`` of our numbers from data ``data`` beside the paper's ``table``.
+
+    ``table``: a key of ``PAPER_DATA`` (Schlett Table V per camera: ``"schlett_table5@kinect"``);
+    ``data``: our CSV's data label. Decided from the label only, in this order: no label ->
+    ``DATA_UNKNOWN``; a declared stand-in ("stand-in" in the label) -> a stand-in even if it names
+    the data set it stands in for; naming the paper's data set -> ``SAME_DATA``; synthetic ->
+    ``CALIBRATED_STAND_IN`` where the paper's data is synthetic and the label names its recipe
+    (``CALIBRATED``), else ``STAND_IN``; any other (real) data -> ``OTHER_REAL_DATA``.
+    """
+    if data is None or (isinstance(data, float) and math.isnan(data)):
+        return DATA_UNKNOWN
+    w = _words(str(data))
+    if w in ("", "unknown", "nan", "none"):
+        return DATA_UNKNOWN
+    declared = "standin" in w
+    if not declared and any(all(k in w for k in alt) for alt in PAPER_DATA.get(table, ())):
+        return SAME_DATA
+    if declared or any(k in w for k in SYNTHETIC_WORDS):
+        recipe = CALIBRATED.get(table)
+        return CALIBRATED_STAND_IN if recipe and all(k in w for k in recipe) else STAND_IN
+    return OTHER_REAL_DATA
+
+
+def _summary_comparability(values) -> str:
+    """The distinct comparability labels of a table's rows, most comparable first ("; "-joined)."""
+    have = {str(v) for v in values}
+    return "; ".join(v for v in COMPARABILITY if v in have) or "nothing compared"
 
 # (paper, our CSV relative to results/, paper CSV in paper_tables/)
 OTHER_PAPER_TABLES = (
@@ -87,31 +167,40 @@ def _data_of(frame: pd.DataFrame) -> str:
     return "unknown"
 
 
-def _long(table: str, key: str, column: str, ours, paper, data: str, like: bool, status: str = "") -> dict:
+def _long(table: str, key: str, column: str, ours, paper, data: str, comp: str, status: str = "") -> dict:
     o = float(ours) if ours is not None and not pd.isna(ours) else float("nan")
     p = float(paper) if paper is not None and not pd.isna(paper) else float("nan")
     diff = o - p
     rel = diff / abs(p) if (np.isfinite(diff) and p != 0) else float("nan")
     return {"table": table, "key": key, "column": column, "ours": o, "paper": p, "diff": diff,
-            "rel_diff": rel, "data": data, "like_for_like": like, "status": status}
+            "rel_diff": rel, "data": data, "comparability": comp, "status": status}
 
 
 def _status(row) -> str:
     return str(row["status"]) if "status" in row and not pd.isna(row["status"]) else ""
 
 
+def _row_data(row, default: str) -> str:
+    """A row's own data label (``default``, the table's, where it has none)."""
+    v = row.get("data") if hasattr(row, "get") else None
+    return default if v is None or pd.isna(v) or str(v) == "" else str(v)
+
+
 # ----------------------------------------------------------------------------- Schlett IV-VII
 def compare_table4(ours: pd.DataFrame, paper: pd.DataFrame) -> tuple[list[dict], dict]:
-    """Table IV (synthetic face-area RMSE). Like for like: both are synthetic evaluations."""
+    """Table IV (synthetic face-area RMSE). The paper's data is synthetic too (PRNet on MegaFace):
+    our synthetic benchmark with the paper's degradation is a calibrated stand-in, not the same data."""
     rows = []
     data = _data_of(ours)
     o = ours.set_index("enhancer")
     p = paper.set_index("enhancer")
     for enh in p.index:
+        d = _row_data(o.loc[enh], data) if enh in o.index else data
+        comp = comparability("schlett_table4", d)
         for col in ("mean", "std", "skewness", "excess_kurtosis"):
             val = o.at[enh, col] if (enh in o.index and col in o.columns) else None
             st = _status(o.loc[enh]) if enh in o.index else "not computed"
-            rows.append(_long("schlett_table4", enh, col, val, p.at[enh, col], data, True, st))
+            rows.append(_long("schlett_table4", enh, col, val, p.at[enh, col], d, comp, st))
     tau, n = kendall_tau(o["mean"] if "mean" in o else pd.Series(dtype=float), p["mean"])
     return rows, {"table": "schlett_table4", "kendall_tau_mean_order": tau, "tau_labels": n, "data": data}
 
@@ -125,14 +214,14 @@ def compare_table5(ours: pd.DataFrame, paper: pd.DataFrame) -> tuple[list[dict],
         cam = str(r.get("camera", ""))
         if cam not in REAL_DATA_LABELS or r["enhancer"] not in p.index:
             continue
-        data = str(r.get("data", "unknown"))
+        data = _row_data(r, "unknown")
         datas.append(data)
-        like = data == REAL_DATA_LABELS[cam]
+        comp = comparability(f"schlett_table5@{cam}", data)
         for metric in ("roughness", "holes"):
             for stat in ("mean", "std"):
                 rows.append(_long("schlett_table5", f"{r['enhancer']}@{cam}", f"{metric}_{stat}",
                                   r.get(f"{metric}_{stat}"), p.at[r["enhancer"], f"{cam}_{metric}_{stat}"],
-                                  data, like, _status(r)))
+                                  data, comp, _status(r)))
     summ = {"table": "schlett_table5", "data": "; ".join(sorted(set(datas)))}
     if "camera" in ours.columns:
         for cam in REAL_DATA_LABELS:
@@ -151,14 +240,14 @@ def compare_table6(ours: pd.DataFrame, paper: pd.DataFrame) -> tuple[list[dict],
     rows = []
     p = paper.set_index("enhancer")
     data = _data_of(ours)
-    like = data == REAL_DATA_LABELS["kinect"]
     for _, r in ours.iterrows():
         pre = _T6.get(str(r.get("variant")))
         if pre is None or r["enhancer"] not in p.index:
             continue
+        d = _row_data(r, data)
         for stat in ("mean", "std"):
             rows.append(_long("schlett_table6", f"{r['enhancer']}@{r['variant']}", stat, r.get(stat),
-                              p.at[r["enhancer"], f"{pre}_{stat}"], str(r.get("data", data)), like, _status(r)))
+                              p.at[r["enhancer"], f"{pre}_{stat}"], d, comparability("schlett_table6", d), _status(r)))
     return rows, {"table": "schlett_table6", "data": data}
 
 
@@ -167,14 +256,14 @@ def compare_table7(ours: pd.DataFrame, paper: pd.DataFrame) -> tuple[list[dict],
     rows = []
     p = paper.set_index(["test", "enhancer"])
     data = _data_of(ours)
-    like = data == REAL_DATA_LABELS["kinect"]
     for _, r in ours.iterrows():
         key = (r["test"], r["enhancer"])
         if key not in p.index:
             continue
+        d = _row_data(r, data)
         for stat in ("mean", "std", "min", "max"):
             rows.append(_long("schlett_table7", f"{key[0]}:{key[1]}", stat, r.get(stat), p.at[key, stat],
-                              str(r.get("data", data)), like, _status(r)))
+                              d, comparability("schlett_table7", d), _status(r)))
     return rows, {"table": "schlett_table7", "data": data}
 
 
@@ -193,12 +282,12 @@ def compare_generic(table: str, ours: pd.DataFrame, paper: pd.DataFrame) -> tupl
         return [], summ
     merged = paper.merge(ours, on=keys, how="left", suffixes=("_paper", "_ours"))
     # the other papers' tables are on real data sets: a synthetic run is a stand-in
-    like = "synthetic" not in data.lower() and data != "unknown"
+    comp = comparability(table, data)
     rows = []
     for _, r in merged.iterrows():
         key = "/".join(str(r[k]) for k in keys)
         for c in nums:
-            rows.append(_long(table, key, c, r[f"{c}_ours"], r[f"{c}_paper"], data, like,
+            rows.append(_long(table, key, c, r[f"{c}_ours"], r[f"{c}_paper"], data, comp,
                               _status(r) if "status" in merged.columns else ""))
     return rows, summ
 
@@ -257,13 +346,13 @@ def run(results: Optional[Path] = None, preset: str = "quick", seed: Optional[in
         all_rows += rows
         summaries.append(summ)
     long = pd.DataFrame(all_rows, columns=["table", "key", "column", "ours", "paper", "diff", "rel_diff",
-                                           "data", "like_for_like", "status"])
+                                           "data", "comparability", "status"])
     for s in summaries:
         sub = long[long["table"] == s["table"]]
         s["numbers_compared"] = int(sub["diff"].notna().sum())
         s["numbers_missing"] = int(sub["ours"].isna().sum())
         s["mean_abs_diff"] = float(sub["diff"].abs().mean()) if sub["diff"].notna().any() else float("nan")
-        s["like_for_like"] = bool(sub["like_for_like"].all()) if len(sub) else False
+        s["comparability"] = _summary_comparability(sub["comparability"])
     summary = pd.DataFrame(summaries)
     prov = provenance(preset, seed, "results CSVs vs paper_tables")
     for k in ("preset", "seed", "code_version"):
@@ -273,13 +362,18 @@ def run(results: Optional[Path] = None, preset: str = "quick", seed: Optional[in
     atomic_write_csv(out_dir / "compare_summary.csv", summary)
     md = ["# Our tables beside the papers'", "",
           f"Code version {prov['code_version']}, preset {preset}, written {prov['created_utc']}.",
-          "Rows whose `like_for_like` is False compare our synthetic stand-in (embedded default data) "
-          "with the paper's real-data numbers: the difference says how the stand-in behaves, not "
-          "whether the paper's number is reproduced.", "", "## Summary", "", _markdown(summary.drop(
+          "`comparability` says what our numbers are beside the paper's, from our `data` label: "
+          f"`{SAME_DATA}` (the paper's data set), `{OTHER_REAL_DATA}` (real recordings that are not the "
+          f"paper's, e.g. our own D435 recordings), `{CALIBRATED_STAND_IN}` (Table IV: our synthetic "
+          "benchmark built and degraded as IV-D/III-B describe; the paper's faces are PRNet renders of "
+          f"MegaFace, ours generator faces), `{STAND_IN}` (other synthetic data), `{DATA_UNKNOWN}`. For every label but "
+          f"`{SAME_DATA}` the difference says how our data behaves, not whether the paper's number is "
+          "reproduced.", "", "## Summary", "", _markdown(summary.drop(
               columns=[c for c in ("preset", "seed", "code_version") if c in summary.columns]))]
     for table in long["table"].unique():
-        sub = long[long["table"] == table].drop(columns=["table", "like_for_like"])
-        md += [f"## {table}", "", _markdown(sub)]
+        sub = long[long["table"] == table]
+        md += [f"## {table}", "", f"comparability: {_summary_comparability(sub['comparability'])}", "",
+               _markdown(sub.drop(columns=["table"]))]
     if missing:
         md += ["## Not compared (our CSV not present)", ""] + [f"- results/{m}" for m in missing] + [""]
     atomic_write_text(out_dir / "compare_with_paper.md", "\n".join(md))
