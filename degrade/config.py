@@ -21,14 +21,21 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 __all__ = [
-    "VARIANTS", "NOISE_DISTRIBUTIONS", "DegradationConfig", "CONFIGS", "get_config",
+    "VARIANTS", "NOISE_DISTRIBUTIONS", "NOISE_STAGES", "GT_NORMALIZATIONS", "DegradationConfig", "CONFIGS", "get_config",
     "EvalSetPreset", "PRESETS",
 ]
 
 #: Hole-value variants: "plain" keeps holes at 65535 (training and test data); the other two are
 #: the paper's training-only "deep-learning-specific" degradations of the hole pixels.
 VARIANTS = ("plain", "random_background", "blurred_background")
-NOISE_DISTRIBUTIONS = ("gaussian", "uniform")
+NOISE_DISTRIBUTIONS = ("gaussian", "uniform", "uniform_bound")
+#: where the noise is added: before the blur (the paper's order of III-B) or after it
+NOISE_STAGES = ("before_blur", "after_blur")
+#: how ground truths are scaled before they are degraded (``degrade.normalize_ground_truth``):
+#: "fixed" keeps the generator's 250 mm range from the nearest point (IV-J's real-data format);
+#: "face_range" stretches each face's own depth range to the full scale 0..65534 (IV-A: the
+#: inputs "already have their depth range normalized to the face depth range")
+GT_NORMALIZATIONS = ("fixed", "face_range")
 
 
 def _pair(name: str, value: Any, *, integer: bool = False, lo: float = 0.0, hi: float | None = None):
@@ -49,7 +56,7 @@ class DegradationConfig:
     """All ranges of the degradation renderer; every (min, max) pair is inclusive.
 
     Sizes are in pixels of the image being degraded (the paper's images are 256x256);
-    depth amounts in millimetres, converted with ``prnet_synth.conventions.UNITS_PER_MM``.
+    depth amounts in millimetres, converted with ``units_per_mm`` (65535 / ``depth_range_mm``).
     """
 
     #: holes along the face outline, centred on outline pixels of the ground truth (III-B (a))
@@ -65,8 +72,19 @@ class DegradationConfig:
     #: depth error of every remaining non-hole pixel (paper: 15 mm, D435 at 2 m); its standard
     #: deviation for both distributions
     noise_mm: float = 15.0
-    #: "gaussian": N(0, noise_mm^2); "uniform": U(-sqrt(3), sqrt(3)) * noise_mm (same SD)
+    #: "gaussian": N(0, noise_mm^2); "uniform": U(-sqrt(3), sqrt(3)) * noise_mm (same SD);
+    #: "uniform_bound": U(-1, 1) * noise_mm (noise_mm read as the bound of the error)
     noise_distribution: str = "gaussian"
+    #: "before_blur" (III-B's order: holes, noise, blur) or "after_blur"
+    noise_stage: str = "before_blur"
+    #: physical depth (mm) that the full 16-bit scale of the ground truth spans: converts
+    #: ``noise_mm`` and ``quantize_mm`` to depth units (65535 / depth_range_mm units per mm).
+    #: 250 = IV-J's 25 cm range; for face-range-normalised ground truth it is the depth range of
+    #: the faces the images show (the same for every image)
+    depth_range_mm: float = 250.0
+    #: ground-truth scaling applied before degrading (``GT_NORMALIZATIONS``); the renderer itself
+    #: takes ground truth as given, callers use ``degrade.normalize_ground_truth``
+    gt_normalization: str = "fixed"
     #: side of the square averaging window (box filter, normalised convolution over non-hole
     #: pixels), odd, drawn per image; (1, 1) switches the blur off
     blur_size: tuple[int, int] = (3, 7)
@@ -101,6 +119,14 @@ class DegradationConfig:
             raise ValueError(f"DegradationConfig.noise_mm: expected >= 0, got {self.noise_mm!r}")
         if not self.quantize_mm >= 0:
             raise ValueError(f"DegradationConfig.quantize_mm: expected >= 0, got {self.quantize_mm!r}")
+        if self.noise_stage not in NOISE_STAGES:
+            raise ValueError(f"DegradationConfig.noise_stage: expected one of {NOISE_STAGES}, got {self.noise_stage!r}")
+        if self.gt_normalization not in GT_NORMALIZATIONS:
+            raise ValueError(f"DegradationConfig.gt_normalization: expected one of {GT_NORMALIZATIONS}, "
+                             f"got {self.gt_normalization!r}")
+        if not (isinstance(self.depth_range_mm, (int, float)) and self.depth_range_mm > 0):
+            raise ValueError(f"DegradationConfig.depth_range_mm: expected > 0, got {self.depth_range_mm!r}")
+        object.__setattr__(self, "depth_range_mm", float(self.depth_range_mm))
         if self.noise_distribution not in NOISE_DISTRIBUTIONS:
             raise ValueError(f"DegradationConfig.noise_distribution: expected one of {NOISE_DISTRIBUTIONS}, "
                              f"got {self.noise_distribution!r}")
@@ -124,6 +150,11 @@ class DegradationConfig:
 
     def replace(self, **changes: Any) -> "DegradationConfig":
         return dataclasses.replace(self, **changes)
+
+    @property
+    def units_per_mm(self) -> float:
+        """Depth units per millimetre of the ground truth this config degrades."""
+        return 65535.0 / self.depth_range_mm
 
 
 CONFIGS: dict[str, DegradationConfig] = {

@@ -114,6 +114,7 @@ def write_eval_set(out_dir: str | os.PathLike, gt_source: Any, n: int, seed: int
     Unreadable PNGs are logged, skipped and listed in the manifest. Returns the manifest's path.
     Test sets use ``variant="plain"`` (the paper never tests on the training-only variants).
     """
+    from .groundtruth import normalize_ground_truth
     from .render import degrade_batch
 
     cfg = get_config(config)
@@ -164,6 +165,7 @@ def write_eval_set(out_dir: str | os.PathLike, gt_source: Any, n: int, seed: int
         skipped = sorted(set(skipped) | {name for name, img in items if img is None})
         gt = np.stack([img for _, img in items if img is not None]) if names else \
             np.zeros((0,) + tuple(image_size), np.uint16)
+        gt = normalize_ground_truth(gt, cfg)    # the ground-truth scaling the config asks for
         deg = np.empty_like(gt)
         for j in range(0, len(gt), batch_size):
             deg[j:j + batch_size] = degrade_batch(gt[j:j + batch_size], _sub_seed(seed, 303, k, j // batch_size),

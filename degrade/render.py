@@ -30,7 +30,7 @@ from typing import Sequence, Union
 import numpy as np
 import tensorflow as tf
 
-from prnet_synth.conventions import MAX_VALID, UNITS_PER_MM
+from prnet_synth.conventions import MAX_VALID
 
 from .config import VARIANTS, DegradationConfig, get_config
 
@@ -212,8 +212,9 @@ def _stage_fns(cfg: DegradationConfig, need_random: bool, need_blurred: bool):
     eo, er = cfg.outline_holes[1], cfg.random_holes[1]
     blur_r = ((cfg.blur_size[0] - 1) // 2, (cfg.blur_size[1] - 1) // 2)
     bg_r = ((cfg.background_blur_size[0] - 1) // 2, (cfg.background_blur_size[1] - 1) // 2)
-    sigma = cfg.noise_mm * UNITS_PER_MM
-    q_step = cfg.quantize_mm * UNITS_PER_MM
+    sigma = cfg.noise_mm * cfg.units_per_mm
+    q_step = cfg.quantize_mm * cfg.units_per_mm
+    noise_after = cfg.noise_stage == "after_blur"
 
     def geometry(gt, counts, u_holes, u_img):
         """Hole parameters [N,E]: centres (outline / random face pixels), axes, angles, active."""
@@ -253,18 +254,26 @@ def _stage_fns(cfg: DegradationConfig, need_random: bool, need_blurred: bool):
         """Noise and normalised blur of the non-hole pixels, then the hole values."""
         depth = tf.cast(gt, tf.float32)
         m = tf.cast(valid, tf.float32)
-        if u_noise is not None:
-            u_noise = (tf.cast(u_noise, tf.float32) + 0.5) * (1.0 / 65536.0)   # 16-bit uniforms on (0, 1)
+
+        def add_noise(d):
+            u = (tf.cast(u_noise, tf.float32) + 0.5) * (1.0 / 65536.0)   # 16-bit uniforms on (0, 1)
             if cfg.noise_distribution == "gaussian":
-                z = math.sqrt(2.0) * tf.math.erfinv(2.0 * u_noise - 1.0)
-            else:
-                z = math.sqrt(3.0) * (2.0 * u_noise - 1.0)
-            depth = tf.clip_by_value(depth + sigma * z, 0.0, float(MAX_VALID))
+                z = math.sqrt(2.0) * tf.math.erfinv(2.0 * u - 1.0)
+            elif cfg.noise_distribution == "uniform":
+                z = math.sqrt(3.0) * (2.0 * u - 1.0)
+            else:                                   # "uniform_bound"
+                z = 2.0 * u - 1.0
+            return tf.clip_by_value(d + sigma * z, 0.0, float(MAX_VALID))
+
+        if u_noise is not None and not noise_after:
+            depth = add_noise(depth)
         if blur_r[1] > 0:
             r = _pick_int(blur_r, u_img[:, 2])
             taps = _box_taps(r, blur_r[1])
             sums = _box_sum(tf.stack([depth * m, m], axis=1), taps, blur_r[1])
             depth = sums[:, 0] / tf.maximum(sums[:, 1], 1e-6)
+        if u_noise is not None and noise_after:
+            depth = add_noise(depth)
         if q_step > 0:
             depth = tf.round(depth / q_step) * q_step
         depth = tf.clip_by_value(tf.round(depth), 0.0, float(MAX_VALID))

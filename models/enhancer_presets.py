@@ -62,6 +62,17 @@ class EnhancerPreset:
     #: not in the paper: loss weight 1 + ``hole_weight`` on face pixels the degradation broke (an input
     #: hole, or input more than 20 mm off the ground truth), 1 elsewhere; 0 = the plain loss
     hole_weight: float = 0.0
+    #: learning rate over the model's whole curriculum: "constant", or "cosine" (linear warm-up over
+    #: ``warmup_fraction`` of the steps to ``learning_rate``, then cosine decay to 0) - not stated
+    lr_schedule: str = "constant"
+    warmup_fraction: float = 0.0
+    #: draw new degradations of each stage's ground truths every epoch instead of repeating the same
+    #: pairs (the ground truths, variants and stage structure stay the paper's)
+    fresh_degradations: bool = False
+    #: progressive resizing: the last ``full_size_stages`` stages of each session train on whole
+    #: images (batch ``full_size_batch``, default ``batch_size``), earlier stages on ``train_size`` crops
+    full_size_stages: int = 0
+    full_size_batch: Optional[int] = None
 
     def __post_init__(self):
         for f in ("main_pairs", "stage_pairs", "epochs", "delta_gts", "delta_stage_gts", "delta_repeats",
@@ -79,6 +90,14 @@ class EnhancerPreset:
             raise ValueError(f"EnhancerPreset.sheet_fraction must be in [0, 1), got {self.sheet_fraction}")
         if not float(self.hole_weight) >= 0.0:
             raise ValueError(f"EnhancerPreset.hole_weight must be >= 0, got {self.hole_weight}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"EnhancerPreset.lr_schedule: expected 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if not 0.0 <= float(self.warmup_fraction) < 1.0:
+            raise ValueError(f"EnhancerPreset.warmup_fraction must be in [0, 1), got {self.warmup_fraction}")
+        if int(self.full_size_stages) < 0:
+            raise ValueError(f"EnhancerPreset.full_size_stages must be >= 0, got {self.full_size_stages}")
+        if self.full_size_batch is not None and int(self.full_size_batch) < 1:
+            raise ValueError(f"EnhancerPreset.full_size_batch must be >= 1 or None, got {self.full_size_batch}")
         if self.loss not in ("mse", "mae"):
             raise ValueError(f"EnhancerPreset.loss: expected 'mse' or 'mae', got {self.loss!r}")
 

@@ -7,7 +7,7 @@ default: the synthetic generator ``prnet_synth.procedural``; ``toy`` = simple st
 ``--force`` (retrain models whose weights exist), ``--sheet-fraction F`` (not in the paper: replace
 that share of each stage's ground truths by face-free sheets, ``prnet_synth.sheets``; weights then go
 to ``<preset>_sheets<F>`` unless ``--out`` is given, so they never pass for the preset's own),
-``--plan`` (train nothing: print per model the training images, GFLOP per image and training PFLOP,
+``--budget-minutes M`` (train what fits in M minutes, stop at an epoch end, resumable), ``--plan`` (train nothing: print per model the training images, GFLOP per image and training PFLOP,
 ``models.training.training_plan``). A killed run resumes where it stopped.
 """
 from __future__ import annotations
@@ -34,6 +34,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
     ap.add_argument("--sheet-fraction", type=float, default=None, metavar="F",
                     help="not in the paper: share of face-free sheet ground truths per stage (0 <= F < 1)")
+    ap.add_argument("--budget-minutes", type=float, default=None, metavar="M",
+                    help="train as much as fits in M minutes, stop at an epoch end; a later run continues")
     ap.add_argument("--plan", action="store_true",
                     help="train nothing: print what the training would cost (images, GFLOP/image, PFLOP)")
     args = ap.parse_args(argv)
@@ -79,8 +81,11 @@ def main(argv=None) -> int:
                 from prnet_synth.paths import results_dir
 
                 out = results_dir() / "weights" / f"{args.preset}_sheets{args.sheet_fraction:g}"
+        if args.budget_minutes is not None and not args.budget_minutes > 0:
+            raise ValueError(f"--budget-minutes must be > 0, got {args.budget_minutes}")
         train_enhancers(args.labels, preset, args.seed, out_dir=out, data=args.data, force=args.force,
-                        verbose=not args.quiet)
+                        verbose=not args.quiet,
+                        budget_seconds=None if args.budget_minutes is None else 60.0 * args.budget_minutes)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

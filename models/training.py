@@ -44,6 +44,7 @@ from .unet import ENHANCER_LABELS, base_label, build_enhancer_network
 __all__ = [
     "Session", "curriculum", "GroundTruthSource", "make_source", "choose_strategy", "train_enhancers",
     "train_one", "derive_seed", "ORDER", "PairCache", "stage_pairs", "sheet_ground_truths", "training_plan",
+    "stage_shape", "total_steps", "learning_rate",
 ]
 
 log = logging.getLogger("models.training")
@@ -280,18 +281,20 @@ class PairCache(BoundedCache):
 
 def stage_pairs(source: GroundTruthSource, session: Session, stage: int, seed: int, repeat: int,
                 degrade_chunk: int, cache: Optional[PairCache] = None,
-                sheet_fraction: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                sheet_fraction: float = 0.0, epoch: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(degraded, ground truth) uint16 arrays of one stage, variants interleaved per ground truth.
 
     Degradation seeds depend on (seed, session, stage, repeat), not on the model, so DL-Alpha,
     DL-Beta and DL-Gamma see the same "240 000" pairs; each DL-Delta repetition draws fresh
     degradations of the same ground truths. With ``cache``, pairs made before are reused.
     ``sheet_fraction`` > 0 (not in the paper): that share of the stage's ground truths, chosen by
-    (seed, session, stage), is replaced by face-free sheets (``sheet_ground_truths``)."""
-    key = (session, stage, seed, repeat, degrade_chunk, float(sheet_fraction))
+    (seed, session, stage), is replaced by face-free sheets (``sheet_ground_truths``). ``epoch`` > 0
+    draws other degradations of the same ground truths (``EnhancerPreset.fresh_degradations``); epoch 0
+    gives the pairs of the repeated-pairs recipe."""
+    key = (session, stage, seed, repeat, degrade_chunk, float(sheet_fraction), int(epoch))
     if cache is not None and (hit := cache.get(key)) is not None:
         return hit
-    out, gt_rep = _make_stage_pairs(source, session, stage, seed, repeat, degrade_chunk, sheet_fraction)
+    out, gt_rep = _make_stage_pairs(source, session, stage, seed, repeat, degrade_chunk, sheet_fraction, epoch)
     if cache is not None:
         cache.put(key, (out, gt_rep))
     return out, gt_rep
@@ -312,11 +315,13 @@ def sheet_ground_truths(gt: np.ndarray, fraction: float, seed: int) -> np.ndarra
     return out
 
 
-def _make_stage_pairs(source, session, stage, seed, repeat, degrade_chunk, sheet_fraction=0.0):
+def _make_stage_pairs(source, session, stage, seed, repeat, degrade_chunk, sheet_fraction=0.0, epoch=0):
     import degrade
 
     start, n = session.stage(stage)
-    gt = source.get(start, n)
+    # the ground-truth scaling of the paper-default degradation (face range or fixed 250 mm), as the
+    # test pairs of IV-D (experiments step 01) have it
+    gt = degrade.normalize_ground_truth(source.get(start, n), "paper")
     if sheet_fraction > 0:
         gt = sheet_ground_truths(gt, sheet_fraction, derive_seed(seed, "sheet", session.name, stage))
     nv = len(session.variants)
@@ -332,6 +337,8 @@ def _make_stage_pairs(source, session, stage, seed, repeat, degrade_chunk, sheet
             chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, 0)])
             var = var + [var[-1]] * pad
         s = derive_seed(seed, "degrade", session.name, stage, repeat, k)
+        if epoch:
+            s = derive_seed(s, "epoch", epoch)
         out[i:i + m] = np.asarray(degrade.degrade_batch(chunk, s, variant=var))[:m]
     return out, gt_rep
 
@@ -376,27 +383,29 @@ def pixel_weights(x: np.ndarray, y: np.ndarray, hole_weight: float) -> np.ndarra
 
 
 def _batches(deg: np.ndarray, gt: np.ndarray, batch: int, size: int, seed: int, start_epoch: int = 0,
-             hole_weight: float = 0.0):
+             hole_weight: float = 0.0, regen: Optional[Callable[[int], tuple[np.ndarray, np.ndarray]]] = None):
     """keras.utils.PyDataset of shuffled (degraded, target) float batches in [0, 1], random crops of
     ``size`` px at native scale when ``size`` is smaller than the images; with ``hole_weight`` > 0
-    also per-pixel loss weights (``pixel_weights``)."""
+    also per-pixel loss weights (``pixel_weights``). ``regen(epoch)``: the pairs of that epoch
+    (fresh degradations), used from the epoch after ``start_epoch`` on (and for ``start_epoch`` > 0)."""
     import keras
 
     class Pairs(keras.utils.PyDataset):
         def __init__(self):
             super().__init__(workers=1, use_multiprocessing=False)
             self.epoch = start_epoch
+            self.deg, self.gt = (deg, gt) if regen is None or start_epoch == 0 else regen(start_epoch)
             self.order = self._order()
 
         def _order(self):
-            return np.random.default_rng(derive_seed(seed, "shuffle", self.epoch)).permutation(len(deg))
+            return np.random.default_rng(derive_seed(seed, "shuffle", self.epoch)).permutation(len(self.deg))
 
         def __len__(self):
-            return math.ceil(len(deg) / batch)
+            return math.ceil(len(self.deg) / batch)
 
         def __getitem__(self, i):
             idx = np.sort(self.order[i * batch:(i + 1) * batch])
-            x, y = deg[idx], gt[idx]
+            x, y = self.deg[idx], self.gt[idx]
             h, w = x.shape[1:3]
             if size < h or size < w:
                 rng = np.random.default_rng(derive_seed(seed, "crop", self.epoch, i))
@@ -411,6 +420,8 @@ def _batches(deg: np.ndarray, gt: np.ndarray, batch: int, size: int, seed: int, 
 
         def on_epoch_end(self):
             self.epoch += 1
+            if regen is not None:
+                self.deg, self.gt = regen(self.epoch)
             self.order = self._order()
 
     return Pairs()
@@ -483,11 +494,41 @@ def _paths(label: str, preset: str, out_dir: Optional[Path]):
 
 
 # ----------------------------------------------------------------------------- training
-def _compile(model, p: EnhancerPreset):
+def stage_shape(p: EnhancerPreset, session: Session, stage: int, image_size: int = 256) -> tuple[int, int]:
+    """(crop side, batch size) of a stage: whole images in the last ``full_size_stages`` stages of
+    a session, ``train_size`` crops before."""
+    if p.full_size_stages and stage >= session.n_stages - p.full_size_stages:
+        return image_size, int(p.full_size_batch or p.batch_size)
+    return min(p.train_size, image_size), int(p.batch_size)
+
+
+def total_steps(p: EnhancerPreset, sessions: Sequence[Session], replicas: int = 1) -> int:
+    """Optimiser steps of a model's whole curriculum (the span of the learning-rate schedule)."""
+    n = 0
+    for sess in sessions:
+        for j in range(sess.n_stages):
+            _, batch = stage_shape(p, sess, j)
+            n += sess.epochs * math.ceil(sess.stage(j)[1] * len(sess.variants) / (batch * replicas))
+    return max(n, 1)
+
+
+def learning_rate(p: EnhancerPreset, steps: int):
+    """The preset's learning rate: a float, or a cosine schedule with linear warm-up over ``steps``."""
+    import keras
+
+    if p.lr_schedule == "constant":
+        return p.learning_rate
+    warm = int(round(p.warmup_fraction * steps))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warm else p.learning_rate, decay_steps=max(steps - warm, 1), alpha=0.0,
+        warmup_target=p.learning_rate if warm else None, warmup_steps=warm)
+
+
+def _compile(model, p: EnhancerPreset, steps: int = 1):
     import keras
 
     loss = {"mse": keras.losses.MeanSquaredError(), "mae": keras.losses.MeanAbsoluteError()}[p.loss]
-    model.compile(optimizer=keras.optimizers.Adam(p.learning_rate), loss=loss)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(p, steps)), loss=loss)
 
 
 def _export(best_weights: Path, label: str, p: EnhancerPreset, weights: Path):
@@ -505,10 +546,13 @@ def _export(best_weights: Path, label: str, p: EnhancerPreset, weights: Path):
 
 def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=None, data=None,
               source: Optional[GroundTruthSource] = None, force: bool = False, verbose: bool = True,
-              stop_after_epochs: Optional[int] = None, pair_cache: Optional[PairCache] = None) -> dict:
+              stop_after_epochs: Optional[int] = None, pair_cache: Optional[PairCache] = None,
+              budget_seconds: Optional[float] = None, callbacks: Sequence = ()) -> dict:
     """Train one enhancer (its previous DL-Delta model must exist). Returns a summary dict.
 
-    ``stop_after_epochs``: return (unfinished, resumable) after that many epochs of this call."""
+    ``stop_after_epochs``: return (unfinished, resumable) after that many epochs of this call.
+    ``budget_seconds``: stop at the first epoch end after that much time in this call (resumable:
+    the next call continues there). ``callbacks``: more Keras callbacks for every ``fit``."""
     import keras
 
     p = get_preset(preset)
@@ -536,7 +580,7 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
 
     with strategy.scope():
         model = build_enhancer_network(label, width_for(p, label), input_size=None, min_width=p.min_width, name=label.replace("-", "_"))
-        _compile(model, p)
+        _compile(model, p, total_steps(p, sessions, strategy.num_replicas_in_sync))
         if state is not None and state.latest and (work / state.latest).is_file():
             model = keras.models.load_model(work / state.latest, compile=True)
             _say(verbose, f"{label}: resuming at session {state.session + 1}/{len(sessions)} "
@@ -595,8 +639,11 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
             epochs_this_call += 1
             if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
                 self.model.stop_training = True
+            if budget_seconds is not None and time.perf_counter() - t_start >= budget_seconds:
+                self.model.stop_training = True
+                budget_hit[0] = True
 
-    global_batch = p.batch_size * strategy.num_replicas_in_sync
+    budget_hit = [False]
     for si in range(state.session, len(sessions)):
         sess = sessions[si]
         for sj in range(state.stage if si == state.session else 0, sess.n_stages):
@@ -612,16 +659,26 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
                                       sheet_fraction=p.sheet_fraction)
             _say(verbose, f"{label} | {sess.name} {si + 1}/{len(sessions)} | stage {sj + 1}/{sess.n_stages}: "
                           f"{len(deg)} pairs ({'+'.join(sess.variants)}) ready in {time.perf_counter() - ts:.1f} s")
-            data_seq = _batches(deg, gt, global_batch, min(p.train_size, gt.shape[1]),
+            size, batch = stage_shape(p, sess, sj, gt.shape[1])
+            regen = None
+            if p.fresh_degradations:
+                def regen(e, sess=sess, sj=sj):
+                    return stage_pairs(source, sess, sj, seed, repeat, p.degrade_chunk, None,
+                                       sheet_fraction=p.sheet_fraction, epoch=e)
+            data_seq = _batches(deg, gt, batch * strategy.num_replicas_in_sync, size,
                                 derive_seed(seed, label, si, sj), start_epoch=state.epoch,
-                                hole_weight=p.hole_weight)
+                                hole_weight=p.hole_weight, regen=regen)
             checkpoint = keras.callbacks.ModelCheckpoint(
                 str(best_file), monitor="loss", mode="min", save_best_only=True, save_weights_only=True,
                 initial_value_threshold=state.best)
             model.fit(data_seq, epochs=sess.epochs, initial_epoch=state.epoch, verbose=0, shuffle=False,
-                      callbacks=[checkpoint, Tracker(si, sess, sj, len(deg))])
-            if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
-                return {"label": label, "status": "stopped", "global_epoch": state.global_epoch}
+                      callbacks=[checkpoint, Tracker(si, sess, sj, len(deg)), *callbacks])
+            if (stop_after_epochs is not None and epochs_this_call >= stop_after_epochs) or budget_hit[0]:
+                if budget_hit[0]:
+                    _say(verbose, f"{label}: time budget reached after {state.global_epoch} epochs; "
+                                  "a later run continues from here")
+                return {"label": label, "status": "stopped", "global_epoch": state.global_epoch,
+                        "seconds": state.seconds}
     _export(best_file, label, p, weights)
     atomic_write_json(weights.with_suffix(".json"), provenance(
         p.name, seed, source.description, model=label, best_loss=state.best, epochs=state.global_epoch,
@@ -686,10 +743,12 @@ def training_plan(labels: Optional[Sequence[str]] = None, preset: "str | Enhance
 
 
 def train_enhancers(labels: Optional[Sequence[str]] = None, preset: "str | EnhancerPreset" = "quick", seed: int = 0,
-                    out_dir=None, data=None, force: bool = False, verbose: bool = True) -> list[dict]:
+                    out_dir=None, data=None, force: bool = False, verbose: bool = True,
+                    budget_seconds: Optional[float] = None) -> list[dict]:
     """Train the given enhancers (default: all 7, in the order Alpha, Beta, Gamma, Delta-1..4) with the
     IV-C curriculum; DL-Delta-n pulls in DL-Delta-1..n-1. Finished models are skipped, an interrupted
-    one resumes. Weights go to ``prnet_synth.paths.weights_path(label, preset)`` (or ``out_dir``)."""
+    one resumes. Weights go to ``prnet_synth.paths.weights_path(label, preset)`` (or ``out_dir``).
+    ``budget_seconds``: stop at the first epoch end after that much time (resumable)."""
     p = get_preset(preset)
     todo = _with_dependencies(labels or ORDER)
     source = make_source(data, seed, p.gt_chunk)
@@ -697,8 +756,14 @@ def train_enhancers(labels: Optional[Sequence[str]] = None, preset: "str | Enhan
     results = []
     cache = PairCache()
     for label in todo:
+        left = None if budget_seconds is None else budget_seconds - (time.perf_counter() - t0)
+        if left is not None and left <= 0:
+            _say(verbose, f"time budget spent before {label}; a later run continues there")
+            break
         results.append(train_one(label, p, seed, out_dir=out_dir, source=source, force=force, verbose=verbose,
-                                 pair_cache=cache))
+                                 pair_cache=cache, budget_seconds=left))
+        if results[-1]["status"] == "stopped":
+            break
     trained = [r["label"] for r in results if r["status"] == "trained"]
     _say(verbose, f"trained {', '.join(trained) or 'nothing'}; present {', '.join(todo)}; "
                   f"{time.perf_counter() - t0:.0f} s")

@@ -1,6 +1,7 @@
 """The command line shared by the numbered scripts: ``--preset quick|paper``, ``--seed``,
 ``--data kinect=PATH d435=PATH`` (real data sets; without them the embedded synthetic default is
-used and every output says so), ``--force`` (redo finished work), ``-v``."""
+used and every output says so), ``--gt-dir DIR`` (ground-truth PNGs for steps 01 and 03 instead of the
+procedural generator), ``--force`` (redo finished work), ``-v``."""
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,18 @@ def parse(argv: Optional[list[str]], description: str, real_data: bool = True) -
         ap.add_argument("--data", nargs="*", default=[], metavar="KIND=PATH",
                         help="real data: kinect=<KinectFaceDB root> and/or d435=<recordings>; "
                              "default: the embedded synthetic stand-in")
+    ap.add_argument("--gt-dir", default=None, metavar="DIR",
+                    help="ground truth for steps 01 (test pairs) and 03 (training): a folder of 256x256 16-bit "
+                         "depth PNGs, e.g. the one `python -m prnet_synth.synthesize` writes from MegaFace; "
+                         "default: the procedural generator")
     ap.add_argument("--force", action="store_true", help="redo work whose outputs exist")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
+    if args.gt_dir is not None:
+        gdir = Path(args.gt_dir).expanduser()
+        if not gdir.is_dir():
+            ap.error(f"--gt-dir: {gdir} is not a folder")
+        args.gt_dir = str(gdir.resolve())
     try:
         args.data = _data_items(getattr(args, "data", []))
     except argparse.ArgumentTypeError as exc:

@@ -7,6 +7,7 @@ source and code version, and skips work whose outputs already exist for the same
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -120,9 +121,24 @@ def _under(p) -> bool:
         return False
 
 
+def _folder_signature(path) -> str:
+    """A folder's or file's identity for the resume stamps: its resolved path and, for its files,
+    their count, total size and latest modification time (a different or changed folder is new work)."""
+    p = Path(path).resolve()
+    files = [f for f in p.rglob("*") if f.is_file()] if p.is_dir() else ([p] if p.is_file() else [])
+    stats = [f.stat() for f in files]
+    return (f"{p}|{len(stats)}|{sum(st.st_size for st in stats)}|"
+            f"{max((st.st_mtime_ns for st in stats), default=0)}")
+
+
 def _data_key(args) -> str:
-    d = getattr(args, "data", None) or {}
-    return ";".join(f"{k}={Path(v).name}" for k, v in sorted(d.items())) or "embedded default"
+    d = dict(getattr(args, "data", None) or {})
+    if getattr(args, "gt_dir", None):
+        d["gt"] = args.gt_dir
+    if not d:
+        return "embedded default"
+    return ";".join(f"{k}={Path(v).name}#{hashlib.sha1(_folder_signature(v).encode()).hexdigest()[:12]}"
+                    for k, v in sorted(d.items()))
 
 
 def _prov(args, data: str, **extra) -> dict:
@@ -161,9 +177,49 @@ def load_pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
     return arr["gt"], arr["degraded"]
 
 
+def _gt_normalization() -> str:
+    import degrade
+
+    return degrade.get_config("paper").gt_normalization
+
+
+def _folder_images(files: list[Path], start: int):
+    """(index, file, depth) of the readable ground-truth PNGs among ``files[start:]``; every file that
+    cannot be used is logged with the reason and yielded as (index, file, None)."""
+    from prnet_synth.conventions import read_depth_png
+
+    for i in range(start, len(files)):
+        try:
+            depth = read_depth_png(files[i])
+        except (ValueError, OSError) as exc:
+            log.warning("01: skipping ground-truth file %s: %s", files[i], exc)
+            yield i, files[i], None
+            continue
+        if not (depth != HOLE).any():
+            log.warning("01: skipping ground-truth file %s: no face pixel (every pixel is a hole)", files[i])
+            yield i, files[i], None
+            continue
+        yield i, files[i], depth
+
+
+def gt_folder_files(gt_dir) -> list[Path]:
+    """The ground-truth PNGs of a folder (recursively, sorted by relative path)."""
+    root = Path(gt_dir)
+    files = sorted((p for p in root.rglob("*") if p.is_file() and p.suffix.lower() == ".png"),
+                   key=lambda p: p.relative_to(root).as_posix())
+    if not files:
+        raise FileNotFoundError(f"{root}: no .png ground-truth images in this folder")
+    return files
+
+
 def step01_ground_truth(args) -> list[Path]:
-    """Held-out synthetic ground truth for IV-D (generator seeds offset from the training seeds),
-    written in shards; finished shards are kept when the step is re-run."""
+    """Held-out ground truth for IV-D, written in shards; finished shards are kept when the step is re-run.
+
+    Source: the procedural generator (seeds offset from the training seeds), or ``--gt-dir``: a folder
+    of ground-truth PNGs (e.g. PRNet on MegaFace, ``prnet_synth.synthesize``), taken in sorted order;
+    unreadable, wrongly formatted and all-hole files are named in the log, skipped and counted.
+    Both are scaled as the paper-default degradation config says (``degrade.normalize_ground_truth``)."""
+    import degrade
     from prnet_synth import procedural
 
     P = get_preset(args.preset)
@@ -175,24 +231,55 @@ def step01_ground_truth(args) -> list[Path]:
         return outs
     t0 = time.perf_counter()
     seed = args.seed + EVAL_SEED_OFFSET
-    ident, face_px = [], []
+    norm = _gt_normalization()
+    gt_dir = getattr(args, "gt_dir", None)
+    files = gt_folder_files(gt_dir) if gt_dir else None
+    ident, face_px, skipped = [], [], []
+    next_file = 0
     for k, start, n in shards:
-        want = {"seed": seed, "start": start, "n": n, "options": GT_OPTIONS}
+        if files is None:
+            want = {"seed": seed, "start": start, "n": n, "options": GT_OPTIONS, "gt_normalization": norm}
+        else:
+            want = {"gt_dir": _data_key(args), "start": start, "n": n, "first_file": next_file,
+                    "gt_normalization": norm}
         meta = _shard_ok(_gt_shard(k), **want)
         if meta is None:
-            samples = procedural.generate(n, seed, start=start, **GT_OPTIONS)
-            depth = np.stack([smp["depth"] for smp in samples])
-            meta = {**want, "params": [smp["params"] for smp in samples],
-                    "identity": [int(smp["identity"]) for smp in samples],
-                    "face_pixels": (depth != HOLE).reshape(n, -1).sum(1).tolist()}
+            if files is None:
+                samples = procedural.generate(n, seed, start=start, **GT_OPTIONS)
+                depth = np.stack([smp["depth"] for smp in samples])
+                extra = {"params": [smp["params"] for smp in samples],
+                         "identity": [int(smp["identity"]) for smp in samples]}
+            else:
+                images, names, bad = [], [], []
+                for i, path, d in _folder_images(files, next_file):
+                    if d is None:
+                        bad.append(path.relative_to(gt_dir).as_posix())
+                    else:
+                        images.append(d)
+                        names.append(path.relative_to(gt_dir).as_posix())
+                    if len(images) == n:
+                        break
+                if len(images) < n:
+                    raise SystemExit(f"01: {gt_dir} holds too few usable ground-truth PNGs for the {P.name} "
+                                     f"preset ({start + len(images)} usable, {P.n_test_pairs} needed; "
+                                     f"{len(skipped) + len(bad)} skipped, see the log)")
+                depth = np.stack(images)
+                extra = {"files": names, "skipped_files": bad, "next_file": i + 1,
+                         "identity": list(range(start, start + n))}
+            depth = degrade.normalize_ground_truth(depth, "paper")
+            meta = {**want, **extra, "face_pixels": (depth != HOLE).reshape(n, -1).sum(1).tolist()}
             save_arrays(_gt_shard(k), meta, depth=depth)
             log.info("01: shard %d/%d written (%d images)", k + 1, len(shards), n)
         ident += meta["identity"]
         face_px += meta["face_pixels"]
-    frame = pd.DataFrame([{"n": len(ident), "shards": len(shards), "identities": len(set(ident)),
-                           "generator_seed": seed, "face_pixels_mean": float(np.mean(face_px)),
-                           "seconds": round(time.perf_counter() - t0, 1)}])
-    write_table("01_ground_truth", frame, _prov(args, "generator (prnet_synth.procedural)"))
+        skipped += meta.get("skipped_files", [])
+        next_file = meta.get("next_file", 0)
+    row = {"n": len(ident), "shards": len(shards), "identities": len(set(ident)),
+           "generator_seed": seed if files is None else "", "gt_normalization": norm,
+           "face_pixels_mean": float(np.mean(face_px)), "skipped_files": len(skipped),
+           "seconds": round(time.perf_counter() - t0, 1)}
+    source = "generator (prnet_synth.procedural)" if files is None else f"ground-truth folder {Path(gt_dir).name}"
+    write_table("01_ground_truth", pd.DataFrame([row]), _prov(args, source, skipped=skipped))
     mark_done("01", args, outs)
     return outs
 
@@ -243,6 +330,8 @@ def step03_train(args) -> list[Path]:
     force = getattr(args, "force", False)
     if not all(have) or force:
         cmd = [sys.executable, "-m", "models.train_enhancers", "--preset", args.preset, "--seed", str(args.seed)]
+        if getattr(args, "gt_dir", None):
+            cmd += ["--data", args.gt_dir]   # train on the folder's ground truth (e.g. PRNet on MegaFace)
         if force:
             cmd.append("--force")   # --force retrains the committed weights too (a killed run resumes without it)
         log.info("03: %s", " ".join(cmd))
@@ -323,7 +412,9 @@ def image_sets(args) -> tuple[ImageSet, ImageSet]:
     key = f"{args.preset}_s{args.seed}"
     out = []
     for cam in ("kinect", "d435"):
-        path = cache_dir("sets") / f"{cam}_{key}_{Path(d[cam]).name if cam in d else 'synthetic'}.npz"
+        src = (f"{Path(d[cam]).name}_{hashlib.sha1(_folder_signature(d[cam]).encode()).hexdigest()[:12]}"
+               if cam in d else "synthetic")   # another folder of the same name is another set
+        path = cache_dir("sets") / f"{cam}_{key}_{src}.npz"
         if path.is_file():
             try:
                 iset, _ = ImageSet.load(path)
@@ -428,7 +519,9 @@ def step06_table6(args) -> list[Path]:
 def step07_table7(args) -> list[Path]:
     from experiments.enhancers import LABELS
 
-    outs = [out_dir() / "table7_landmarks_pad.csv"]
+    outs = [out_dir() / "table7_landmarks_pad.csv",
+            figures_dir() / "fig11_landmark_depth_error.png",
+            figures_dir() / "fig12_landmarks68.png"]
     if is_done("07", args, outs):
         log.info("07: done before, skipped")
         return outs
@@ -438,6 +531,8 @@ def step07_table7(args) -> list[Path]:
     prov = _prov(args, kin.data)
     write_table("table7_landmarks_pad", table, prov)
     write_table("table7_per_image", per, prov)
+    figures.fig11(kin, runs, outs[1], status=_status(runs))
+    figures.fig12(kin, outs[2])
     mark_done("07", args, outs)
     return outs
 

@@ -1,0 +1,62 @@
+"""The training-recipe knobs of the cpu preset (models.training): learning-rate schedule, fresh
+degradations per epoch, progressive resizing, and the time budget that stops a run at a resumable point."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from models.enhancer_presets import tiny_preset
+from models.training import (ArraySource, curriculum, learning_rate, stage_pairs, stage_shape, total_steps,
+                             train_one)
+
+
+def test_stage_shape_and_total_steps_by_hand():
+    p = tiny_preset(delta_gts=8, delta_stage_gts=2, train_size=128, batch_size=4, full_size_stages=1,
+                    full_size_batch=2, epochs=3)
+    (sess,) = curriculum("DL-Delta-1", p)           # 4 stages of 2 GTs x 3 variants = 6 pairs, 3 epochs
+    assert [stage_shape(p, sess, j) for j in range(4)] == [(128, 4), (128, 4), (128, 4), (256, 2)]
+    # 3 stages x 3 epochs x ceil(6/4) + 1 stage x 3 epochs x ceil(6/2)
+    assert total_steps(p, [sess]) == 3 * 3 * 2 + 3 * 3
+    assert total_steps(p, [sess], replicas=2) == 3 * 3 * 1 + 3 * 2
+
+
+def test_cosine_schedule_with_warmup():
+    p = tiny_preset(lr_schedule="cosine", warmup_fraction=0.1, learning_rate=2e-3)
+    sched = learning_rate(p, 100)
+    lr = [float(sched(step)) for step in (0, 5, 10, 55, 100)]
+    assert lr[0] == pytest.approx(0.0, abs=1e-9) and lr[1] == pytest.approx(1e-3)   # linear warm-up
+    assert lr[2] == pytest.approx(2e-3)                                               # the peak after 10 steps
+    assert lr[3] == pytest.approx(2e-3 * 0.5 * (1 + math.cos(math.pi * 45 / 90)))    # half-way down
+    assert lr[4] == pytest.approx(0.0, abs=1e-9)
+    assert learning_rate(tiny_preset(learning_rate=5e-4), 100) == 5e-4
+
+
+def test_fresh_degradations_change_the_inputs_not_the_targets():
+    from degrade.toyfaces import toy_faces
+
+    p = tiny_preset()
+    (sess,) = curriculum("DL-Delta-1", p)
+    src = ArraySource(toy_faces(8, seed=1))
+    d0, g0 = stage_pairs(src, sess, 0, 3, 1, p.degrade_chunk, epoch=0)
+    d0b, _ = stage_pairs(src, sess, 0, 3, 1, p.degrade_chunk)
+    d1, g1 = stage_pairs(src, sess, 0, 3, 1, p.degrade_chunk, epoch=1)
+    assert (d0 == d0b).all()                         # epoch 0: the repeated-pairs recipe's pairs
+    assert (g0 == g1).all() and not (d0 == d1).all()
+    assert ((d1 == 65535) == (d1 == 65535)).all()
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_budget_stops_resumably_and_a_second_run_finishes(tmp_path, fresh):
+    kw = dict(delta_gts=4, delta_stage_gts=2, epochs=2, delta_epochs=2, fresh_degradations=fresh,
+              lr_schedule="cosine", warmup_fraction=0.25, full_size_stages=1, full_size_batch=2)
+    p = tiny_preset(**kw)
+    first = train_one("DL-Delta-1", p, 3, out_dir=tmp_path, data="toy", verbose=False, budget_seconds=1e-6)
+    assert first["status"] == "stopped" and first["global_epoch"] == 1      # one epoch, then the budget
+    assert not (tmp_path / "DL-Delta-1.keras").exists()
+    second = train_one("DL-Delta-1", p, 3, out_dir=tmp_path, data="toy", verbose=False)
+    assert second["status"] == "trained" and second["epochs"] == 4           # 2 stages x 2 epochs in all
+    assert (tmp_path / "DL-Delta-1.keras").is_file()
+    log = (tmp_path / "logs" / "DL-Delta-1.csv").read_text().splitlines()
+    assert len(log) == 1 + 4
