@@ -2,9 +2,14 @@
 
 Sources of ground truth:
 
-* a directory of 16-bit single-channel PNGs (paper convention; searched recursively, sorted);
-  files that are not 16-bit grey PNGs of the expected size are logged and skipped, undecodable
-  ones too (``ignore_errors``);
+* a directory of 16-bit single-channel PNGs (paper convention; searched recursively, sorted).
+  Unusable files are skipped and each is logged once (Python logging, logger ``degrade.dataset``,
+  level WARNING, naming the file and the problem; independent of TF_CPP_MIN_LOG_LEVEL): files that
+  are not 16-bit grey PNGs of the expected size or are truncated (no IEND chunk at the end) are
+  found when the dataset is made, from their header and trailer; files whose image data cannot be
+  decoded, when they are read. No usable file: a ValueError naming the folder when the dataset is
+  made, or (every file damaged inside) an error naming it when it is iterated, never an endless
+  stream that filters forever;
 * ``"procedural"``: the synthetic-face generator ``prnet_synth.procedural.stream`` (imported only
   when asked for);
 * a uint16 NxHxW numpy array, or a ``tf.data.Dataset`` of uint16 HxW images.
@@ -15,8 +20,8 @@ stateless seed ``fold_in(seed, i)``, so the same arguments give the same pairs o
 """
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -26,9 +31,14 @@ import tensorflow as tf
 from .config import VARIANTS, DegradationConfig, get_config
 from .render import renderer, seed_tensor
 
-__all__ = ["list_pngs", "gt_dataset", "pairs_dataset", "to_network_float"]
+__all__ = ["list_pngs", "png_problem", "usable_pngs", "gt_dataset", "pairs_dataset", "to_network_float"]
+
+log = logging.getLogger(__name__)
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+_TAIL = 1024          # the IEND chunk must lie in the last _TAIL bytes (a decoder ignores what follows it)
+_COLOUR_TYPES = {0: "grey", 2: "RGB", 3: "palette", 4: "grey + alpha", 6: "RGBA"}
 _TAG_SHUFFLE, _TAG_VARIANT, _TAG_BATCH = 201, 202, 203
 
 
@@ -43,39 +53,100 @@ def list_pngs(directory: str | os.PathLike) -> list[Path]:
     return files
 
 
-def _be_uint32(b):
-    v = tf.cast(tf.io.decode_raw(b, tf.uint8), tf.int64)
-    return ((v[0] * 256 + v[1]) * 256 + v[2]) * 256 + v[3]
+def png_problem(path: str | os.PathLike, height: int, width: int) -> str | None:
+    """Why ``path`` is not a usable ground-truth PNG (16-bit, one grey channel, ``height`` x ``width``,
+    complete), judged from its header and its last bytes only; None if it looks usable."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(33)
+            size = os.fstat(fh.fileno()).st_size
+            fh.seek(max(0, size - _TAIL))
+            tail = fh.read()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if len(head) < 33 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        return "not a PNG file" + (" (empty)" if not head else "")
+    w = int.from_bytes(head[16:20], "big")
+    h = int.from_bytes(head[20:24], "big")
+    bits, colour = head[24], head[25]
+    if colour != 0:
+        kind = _COLOUR_TYPES.get(colour, f"colour type {colour}")
+        return f"{kind} PNG, expected a single-channel (grey) depth image"
+    if bits != 16:
+        return f"{bits}-bit PNG, expected a 16-bit depth image"
+    if (h, w) != (height, width):
+        return f"size {h}x{w} (HxW), expected {height}x{width}"
+    if _IEND not in tail:
+        return "truncated or damaged PNG (it does not end with the IEND chunk)"
+    return None
+
+
+def usable_pngs(directory: str | os.PathLike, height: int, width: int) -> list[Path]:
+    """The PNG files under ``directory`` that pass ``png_problem``; each other one is logged
+    (WARNING). ValueError naming the folder if none is usable, FileNotFoundError if it holds no PNG."""
+    files = list_pngs(directory)
+    good, bad = [], 0
+    for p in files:
+        problem = png_problem(p, height, width)
+        if problem is None:
+            good.append(p)
+        else:
+            bad += 1
+            log.warning("degrade: skipping %s: %s", p, problem)
+    if not good:
+        raise ValueError(f"{Path(directory)}: no usable ground-truth file: all {bad} file(s) skipped (see the "
+                         f"warnings above); expected 16-bit single-channel PNGs of {height}x{width}")
+    return good
 
 
 def _png_loader(height: int, width: int):
+    """A tf.data map: path -> (image, ok). Decodes in Python (cv2, as prnet_synth.conventions does) so
+    that a file that cannot be decoded is logged with Python logging, once per dataset, and skipped."""
+    from prnet_synth.conventions import DepthFormatError, read_depth_png
+
+    reported: set[str] = set()
+
+    def load_py(path):
+        name = path.numpy().decode("utf-8", "surrogateescape")
+        try:
+            return read_depth_png(name, size=(height, width)), True
+        except (DepthFormatError, OSError) as exc:
+            level = logging.WARNING if name not in reported else logging.DEBUG
+            reported.add(name)
+            detail = str(exc).removeprefix(f"{name}: ")
+            if isinstance(exc, DepthFormatError) and "readable" in detail:
+                detail = "cannot be decoded (damaged image data)"
+            log.log(level, "degrade: skipping %s: %s", name, detail)
+            return np.zeros((height, width), np.uint16), False
+
     def load(path):
-        data = tf.io.read_file(path)
-        padded = data + tf.constant(b"\0" * 32)  # header fields can be read even from short files
-        sig_ok = tf.strings.substr(padded, 0, 8) == tf.constant(_PNG_SIGNATURE)
-        ihdr_ok = tf.strings.substr(padded, 12, 4) == tf.constant(b"IHDR")
-        w = _be_uint32(tf.strings.substr(padded, 16, 4))
-        h = _be_uint32(tf.strings.substr(padded, 20, 4))
-        bits = tf.io.decode_raw(tf.strings.substr(padded, 24, 2), tf.uint8)
-        ok = sig_ok & ihdr_ok & tf.equal(bits[0], 16) & tf.equal(bits[1], 0) & tf.equal(h, height) & tf.equal(w, width)
-
-        def decode():
-            return tf.io.decode_png(data, channels=1, dtype=tf.uint16)[:, :, 0]
-
-        img = tf.cond(ok, decode, lambda: tf.zeros([height, width], tf.uint16))
-        img = tf.ensure_shape(img, [height, width])
-        return path, img, ok
+        img, ok = tf.py_function(load_py, [path], (tf.uint16, tf.bool))
+        return tf.ensure_shape(img, [height, width]), tf.ensure_shape(ok, [])
 
     return load
 
 
-def _keep_valid(path, img, ok):
-    def warn():
-        tf.print("degrade: skipping", path, "- not a 16-bit single-channel (grey) PNG of the expected size",
-                 output_stream=sys.stderr)
-        return ok
+def _decoded(img, ok):
+    return ok
 
-    return tf.cond(ok, lambda: ok, warn)
+
+def _image(img, ok):
+    return img
+
+
+def _no_usable_file(folder: str, height: int, width: int) -> tf.data.Dataset:
+    """One element whose computation fails with an error naming ``folder`` (the end of a stream that
+    should never end: no file of the folder could be decoded)."""
+    msg = (f"{folder}: no usable ground-truth file: every file failed to decode (see the warnings); "
+           f"expected 16-bit single-channel PNGs of {height}x{width}")
+
+    def raise_it():
+        raise ValueError(msg)
+
+    def fail(_):
+        return tf.ensure_shape(tf.py_function(raise_it, [], tf.uint16), [height, width])
+
+    return tf.data.Dataset.from_tensors(0).map(fail)
 
 
 def gt_dataset(source: Any, seed: int, *, shuffle: bool = True, repeat: bool = True,
@@ -98,16 +169,18 @@ def gt_dataset(source: Any, seed: int, *, shuffle: bool = True, repeat: bool = T
     if isinstance(source, str) and source == "procedural":
         return _procedural_dataset(seed, height, width, dict(procedural_options or {}))
     if isinstance(source, (str, os.PathLike)):
-        files = [str(p) for p in list_pngs(source)]
+        files = [str(p) for p in usable_pngs(source, height, width)]
         ds = tf.data.Dataset.from_tensor_slices(files)
         if shuffle:
             ds = ds.shuffle(len(files), seed=_int_seed(seed, _TAG_SHUFFLE), reshuffle_each_iteration=True)
+        ds = ds.map(_png_loader(height, width), num_parallel_calls=num_parallel_calls,
+                    deterministic=True)
+        ds = ds.filter(_decoded).map(_image)
         if repeat:
-            ds = ds.repeat()
-        ds = ds.map(_png_loader(height, width), num_parallel_calls=num_parallel_calls, deterministic=True)
-        ds = ds.ignore_errors(log_warning=True)  # undecodable files: logged, skipped
-        ds = ds.filter(_keep_valid)
-        return ds.map(lambda path, img, ok: img)
+            # filtered before repeating: a pass without any decodable file ends repeat() (tf.data stops
+            # an endless repeat whose input is empty), and the endless stream's end is an error
+            ds = ds.repeat().concatenate(_no_usable_file(str(source), height, width))
+        return ds
     raise TypeError(f"ground-truth source: expected a directory, 'procedural', a uint16 NxHxW array or a "
                     f"tf.data.Dataset, got {type(source).__name__}")
 
