@@ -1,8 +1,14 @@
 """Command line of the degradation package.
 
-    python -m degrade figure   [--source toy|procedural|DIR] [--seed 0] [--out results/degrade/degraded_samples.png]
+    python -m degrade figure   [--source toy|procedural|DIR] [--seed 0] [--n 3] [--out degraded_samples.png]
     python -m degrade eval-set --out DIR [--preset quick|paper] [--source procedural|toy|DIR] [--seed 0]
                                [--config paper|kinect_v1|d435] [--n N]
+
+``figure`` writes to ``degraded_samples.png`` in the current directory unless ``--out`` says
+otherwise, so a trial run never overwrites the committed ``results/degrade/degraded_samples.png``
+(regenerate that one with ``--out results/degrade/degraded_samples.png``). From a directory it uses
+the first ``--n`` usable PNGs in name order: unusable files are logged, skipped and counted.
+All-hole images are drawn (in the hole colour), not refused.
 """
 from __future__ import annotations
 
@@ -15,26 +21,79 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _ground_truth(source: str, n: int, seed: int, size: int = 256):
+log = logging.getLogger("degrade")
+
+#: where ``figure`` writes without --out: the current directory (never the committed results/ figure)
+DEFAULT_FIGURE = "degraded_samples.png"
+
+
+class NoUsableFileError(ValueError):
+    """A ground-truth directory holds no usable PNG."""
+
+
+def _read_pngs(source, n: int, size: int = 256):
+    """The first ``n`` usable depth PNGs under ``source`` (name order) and the number of files skipped.
+    Each unusable file is logged (WARNING) and skipped; none usable: NoUsableFileError naming it."""
     import numpy as np
 
-    from prnet_synth.conventions import read_depth_png
+    from prnet_synth.conventions import DepthFormatError, read_depth_png
 
+    from .dataset import list_pngs
+
+    images, skipped = [], 0
+    for p in list_pngs(source):
+        if len(images) == n:
+            break
+        try:
+            images.append(read_depth_png(p, size=(size, size)))
+        except (DepthFormatError, OSError) as exc:
+            skipped += 1
+            log.warning("skipping %s: %s", p, str(exc).removeprefix(f"{p}: "))
+    if not images:
+        raise NoUsableFileError(f"{source}: no usable ground-truth PNG ({skipped} file(s) skipped; expected "
+                                f"16-bit single-channel PNGs of {size}x{size})")
+    if len(images) < n:
+        log.warning("%s: only %d usable PNG(s), %d requested", source, len(images), n)
+    return np.stack(images), skipped
+
+
+def _ground_truth(source: str, n: int, seed: int, size: int = 256, *, with_skipped: bool = False):
+    import numpy as np
+
+    skipped = 0
     if source == "toy":
         from .toyfaces import toy_faces
 
-        return toy_faces(n, size, seed)
-    if source == "procedural":
+        gt = toy_faces(n, size, seed)
+    elif source == "procedural":
         from prnet_synth import procedural
 
-        return np.stack([np.asarray(d["depth"], np.uint16) for d in procedural.generate(n, seed)])
-    from .dataset import list_pngs
+        gt = np.stack([np.asarray(d["depth"], np.uint16) for d in procedural.generate(n, seed)])
+    else:
+        gt, skipped = _read_pngs(source, n, size)
+    return (gt, skipped) if with_skipped else gt
 
-    return np.stack([read_depth_png(p) for p in list_pngs(source)[:n]])
+
+def _colour_range(columns, i: int, hole: int):
+    """The (vmin, vmax) of row ``i``: its ground truth's face, else (all holes) the valid pixels of any
+    panel of the row, else (nothing valid anywhere) None, None (colorize then draws holes only)."""
+    for batch in columns:
+        valid = batch[i][batch[i] != hole]
+        if valid.size:
+            return float(valid.min()), float(valid.max())
+    return None, None
 
 
 def make_figure(out: Path, source: str = "toy", seed: int = 0, n: int = 3) -> Path:
-    """Degraded samples per variant (and the camera stand-in configs) beside their ground truth."""
+    """Degraded samples per variant (and the camera stand-in configs) beside their ground truth.
+
+    ``source``: "toy", "procedural" or a directory of 16-bit PNGs (unusable files are logged and
+    skipped)."""
+    return draw_figure(out, _ground_truth(source, n, seed), source, seed)
+
+
+def draw_figure(out: Path, gt, source: str, seed: int = 0) -> Path:
+    """The figure of ``make_figure`` for the ground truths ``gt`` (uint16 NxHxW; all-hole ones too)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -46,7 +105,6 @@ def make_figure(out: Path, source: str = "toy", seed: int = 0, n: int = 3) -> Pa
 
     from . import VARIANTS, degrade_batch
 
-    gt = _ground_truth(source, n, seed)
     cols = [("ground truth", gt)]
     for v in VARIANTS:
         cols.append((f"paper: {v}", degrade_batch(gt, seed + 1, [v] * len(gt), "paper")))
@@ -55,8 +113,7 @@ def make_figure(out: Path, source: str = "toy", seed: int = 0, n: int = 3) -> Pa
     fig, axes = plt.subplots(len(gt), len(cols), figsize=(1.6 * len(cols), 1.7 * len(gt)), dpi=90)
     axes = np.atleast_2d(axes)
     for i in range(len(gt)):
-        face = gt[i][gt[i] != HOLE]
-        lo, hi = float(face.min()), float(face.max())
+        lo, hi = _colour_range([batch for _, batch in cols], i, HOLE)
         for j, (title, batch) in enumerate(cols):
             ax = axes[i, j]
             ax.imshow(colorize(batch[i], vmin=lo, vmax=hi))
@@ -74,15 +131,17 @@ def make_figure(out: Path, source: str = "toy", seed: int = 0, n: int = 3) -> Pa
 
 
 def main(argv=None) -> int:
-    from prnet_synth.paths import results_dir
-
     ap = argparse.ArgumentParser(prog="python -m degrade", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("figure", help="figure of degraded samples per variant beside the ground truth")
-    f.add_argument("--source", default="toy", help="toy | procedural | a directory of 16-bit PNGs")
+    f.add_argument("--source", default="toy",
+                   help="toy | procedural | a directory of 16-bit PNGs (unusable files are logged, skipped and "
+                        "counted)")
     f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--n", type=int, default=3)
-    f.add_argument("--out", type=Path, default=None)
+    f.add_argument("--n", type=int, default=3, help="rows (ground-truth images)")
+    f.add_argument("--out", type=Path, default=Path(DEFAULT_FIGURE),
+                   help=f"output PNG (default: {DEFAULT_FIGURE} in the current directory, so the committed "
+                        "results/degrade/degraded_samples.png is only replaced when named here)")
     e = sub.add_parser("eval-set", help="write a fixed evaluation set (resumes an unfinished one)")
     e.add_argument("--out", type=Path, required=True)
     e.add_argument("--preset", default="quick", choices=("quick", "paper"))
@@ -94,8 +153,16 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
 
     if args.cmd == "figure":
-        out = args.out or results_dir() / "degrade" / "degraded_samples.png"
-        print(make_figure(out, args.source, args.seed, args.n))
+        if args.n < 1:
+            f.error(f"--n must be >= 1, got {args.n}")
+        try:
+            gt, skipped = _ground_truth(args.source, args.n, args.seed, with_skipped=True)
+        except (NoUsableFileError, FileNotFoundError) as exc:
+            f.error(str(exc))
+        out = draw_figure(args.out, gt, args.source, args.seed)
+        if skipped:
+            print(f"{skipped} file(s) skipped in {args.source} (see the warnings)")
+        print(out)
         return 0
     from . import PRESETS, write_eval_set
 
