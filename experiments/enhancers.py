@@ -14,9 +14,12 @@ channel count (HxWxC / NxHxWxC with C > 1) -> ValueError saying what was given. 
 * Deep learning (IV-B, IV-C, Table III): "DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta-1".."DL-Delta-4"
   (``models.unet.load_enhancer_model``) and "DDRNet-dn" (``models.ddrnet.load_ddrnet_dn``), loaded
   lazily on the first ``enhance`` (or ``load()``); keywords ``weights`` (a path; default
-  ``prnet_synth.paths.weights_path(label, preset)``), ``preset`` ("quick" | "paper"),
+  ``prnet_synth.paths.weights_path(label, preset)``), ``preset`` (a name of
+  ``models.enhancer_presets.PRESETS``: "quick" | "paper"; another name is a ValueError listing them),
   ``batch_size``. Missing modules or weights raise :class:`EnhancerUnavailableError` saying how to
-  get them.
+  get them; weights of another label raise ValueError (``models.unet.check_model_label``). Any image
+  size is accepted: the U-Nets' input is padded with holes to the size multiple they need and the
+  output cropped back (``models.inference.compile_for_inference``).
 
 Every keyword is accepted by every label (irrelevant ones are ignored) so that one loop can build
 all enhancers with the same settings; unknown keywords raise TypeError.
@@ -231,6 +234,17 @@ def _how_to_get(label: str, path) -> str:
 DL_BATCH_SIZE = 16
 
 
+def _check_preset(label: str, preset) -> None:
+    """ValueError listing the valid names unless ``preset`` is one of models.enhancer_presets.PRESETS
+    (not checked when the models package cannot be imported: loading then says it is missing)."""
+    try:
+        from models.enhancer_presets import PRESETS
+    except ImportError:  # pragma: no cover - the models package is absent
+        return
+    if not isinstance(preset, str) or preset not in PRESETS:
+        raise ValueError(f"{label}: unknown preset {preset!r}; valid presets: {', '.join(sorted(PRESETS))}")
+
+
 class KerasEnhancer(Enhancer):
     """A deep-learning enhancer: a Keras model on float32 NxHxWx1 in [0, 1] (holes 1.0).
 
@@ -243,6 +257,7 @@ class KerasEnhancer(Enhancer):
     def __init__(self, label: str, weights=None, preset: str = "quick", batch_size: int = DL_BATCH_SIZE):
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        _check_preset(label, preset)
         self.label = label
         self.weights = weights
         self.preset = preset

@@ -16,13 +16,15 @@ those counts (shared/docs/unet_architectures.md and docs/notes/50_unets.md):
   6,733,649 (+2,608, +0.039 %).
 
 Public API: ``TABLE_III``, ``LAYOUTS``, ``UNetLayout``, ``base_label``, ``build_enhancer_network``,
-``load_enhancer_model``, ``trainable_count``, ``conv_flops``, ``size_multiple``.
+``load_enhancer_model``, ``trainable_count``, ``conv_flops``, ``size_multiple``, ``check_preset_name``,
+``check_model_label``, ``label_of_model_name``.
 Inputs and outputs are float in [0, 1] with holes at 1.0 (``prnet_synth.conventions.to_float``).
 """
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -30,6 +32,7 @@ from typing import Optional
 __all__ = [
     "TABLE_III", "LAYOUTS", "UNetLayout", "ENHANCER_LABELS", "base_label", "build_enhancer_network",
     "build_unet", "load_enhancer_model", "trainable_count", "conv_flops", "size_multiple", "scaled_layout",
+    "check_preset_name", "check_model_label", "label_of_model_name",
 ]
 
 #: Trainable parameter counts, Table III of the paper.
@@ -229,18 +232,71 @@ def _train_hint(label: str, preset: str) -> str:
             "DL-Delta-n needs DL-Delta-(n-1) first, which that command trains as well")
 
 
+def check_preset_name(preset: str) -> str:
+    """``preset`` if it names a training preset of ``models.enhancer_presets.PRESETS``, else a
+    ValueError listing the valid names."""
+    from .enhancer_presets import PRESETS
+
+    if not isinstance(preset, str) or preset not in PRESETS:
+        raise ValueError(f"unknown enhancer preset {preset!r}; valid presets: {', '.join(sorted(PRESETS))}")
+    return preset
+
+
+#: a model name as training (models.training._export: label with "_" for "-") or build_enhancer_network
+#: (the same, plus "_x<width multiplier>") give it
+_MODEL_NAME_RE = re.compile(r"^(DL_(?:Alpha|Beta|Gamma|Delta(?:_[1-4])?))(?:_x[0-9.eE+-]+)?$")
+
+
+def label_of_model_name(name: str) -> Optional[str]:
+    """The enhancer label a model name belongs to ('DL_Delta_2_x0.5' -> 'DL-Delta-2'), None if it is
+    not a name training or ``build_enhancer_network`` gives."""
+    m = _MODEL_NAME_RE.match(name or "")
+    return m.group(1).replace("_", "-") if m else None
+
+
+def _structure(layout: UNetLayout) -> tuple:
+    """What a layout keeps whatever its width multiplier: depth, kernels, conv counts, upsampling, BN."""
+    return (len(layout.widths), layout.kernel, layout.enc_convs, layout.dec_convs, layout.bottleneck_convs,
+            layout.upsampling, layout.up_kernel if layout.upsampling == "transpose" else None, layout.batchnorm)
+
+
+def check_model_label(model, label: str, where: str = "model") -> None:
+    """ValueError (naming ``where``) unless ``model`` can be the enhancer ``label``: its name, when it is
+    one training gives, must be ``label``'s (DL-Delta-n: that n; the base label "DL-Delta" takes any n),
+    and its layout must be ``label``'s up to the widths (``models.inference.layout_of``)."""
+    from .inference import layout_of
+
+    want = label.replace("-", "_")
+    named = label_of_model_name(model.name)
+    if named is not None and named != label and not (label == "DL-Delta" and base_label(named) == "DL-Delta"):
+        raise ValueError(f"{where}: holds the model {model.name!r} ({named}), not {label}; "
+                         f"pass the weights of {label} (a model named {want!r})")
+    try:
+        layout = layout_of(model)
+    except ValueError as exc:
+        raise ValueError(f"{where}: not a U-Net enhancer ({exc}), so not {label}") from None
+    expected = LAYOUTS[base_label(label)]
+    if _structure(layout) != _structure(expected):
+        raise ValueError(f"{where}: the model {model.name!r} has a layout that is not {label}'s "
+                         f"(levels, kernel, convs, upsampling, batch-norm: {_structure(layout)}, "
+                         f"expected {_structure(expected)})")
+
+
 def load_enhancer_model(label: str, path: Optional[os.PathLike | str] = None, preset: str = "quick"):
     """Load a trained enhancer as a keras.Model on float NxHxWx1 in [0, 1] (holes 1.0).
 
-    ``path`` defaults to ``prnet_synth.paths.weights_path(label, preset)``. A missing file raises
+    ``path`` defaults to ``prnet_synth.paths.weights_path(label, preset)``; ``preset`` must name one
+    of ``models.enhancer_presets.PRESETS`` (ValueError listing them). A missing file raises
     FileNotFoundError saying how to train it; a file that is not a one-channel image-to-image Keras
-    model raises ValueError naming the file.
+    model, or holds another enhancer than ``label`` (``check_model_label``: the model name training
+    gives, the layout), raises ValueError naming the file.
     """
     import keras
 
     from prnet_synth.paths import weights_path
 
     base_label(label)  # validates the label
+    check_preset_name(preset)
     p = Path(path) if path is not None else weights_path(label, preset)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no trained weights for {label} (preset {preset!r}); {_train_hint(label, preset)}")
@@ -251,4 +307,5 @@ def load_enhancer_model(label: str, path: Optional[os.PathLike | str] = None, pr
     ins, outs = model.input_shape, model.output_shape
     if len(ins) != 4 or ins[-1] != 1 or len(outs) != 4 or outs[-1] != 1:
         raise ValueError(f"{p}: expected a model from NxHxWx1 to NxHxWx1, got {ins} -> {outs}")
+    check_model_label(model, label, str(p))
     return model
