@@ -14,8 +14,9 @@ channel count (HxWxC / NxHxWxC with C > 1) -> ValueError saying what was given. 
 * Deep learning (IV-B, IV-C, Table III): "DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta-1".."DL-Delta-4"
   (``models.unet.load_enhancer_model``) and "DDRNet-dn" (``models.ddrnet.load_ddrnet_dn``), loaded
   lazily on the first ``enhance`` (or ``load()``); keywords ``weights`` (a path; default
-  ``prnet_synth.paths.weights_path(label, preset)``), ``preset`` (a name of
-  ``models.enhancer_presets.PRESETS``: "quick" | "paper"; another name is a ValueError listing them),
+  ``prnet_synth.paths.weights_path(label, preset)``), ``preset`` (a training preset of
+  ``models.enhancer_presets.PRESETS``, "quick" | "paper", or a weights folder that
+  ``prnet_synth.paths`` resolves; another name is a ValueError listing them),
   ``batch_size``. Missing modules or weights raise :class:`EnhancerUnavailableError` saying how to
   get them; weights of another label raise ValueError (``models.unet.check_model_label``). Any image
   size is accepted: the U-Nets' input is padded with holes to the size multiple they need and the
@@ -235,14 +236,21 @@ DL_BATCH_SIZE = 16
 
 
 def _check_preset(label: str, preset) -> None:
-    """ValueError listing the valid names unless ``preset`` is one of models.enhancer_presets.PRESETS
-    (not checked when the models package cannot be imported: loading then says it is missing)."""
+    """ValueError listing the valid names unless ``preset`` is a training preset of
+    models.enhancer_presets.PRESETS or a weights folder prnet_synth.paths resolves (its
+    ``WEIGHTS_PREFERENCE`` and "best", where it defines them); not checked when the models package
+    cannot be imported (loading then says it is missing)."""
     try:
         from models.enhancer_presets import PRESETS
     except ImportError:  # pragma: no cover - the models package is absent
         return
-    if not isinstance(preset, str) or preset not in PRESETS:
-        raise ValueError(f"{label}: unknown preset {preset!r}; valid presets: {', '.join(sorted(PRESETS))}")
+    from prnet_synth import paths
+
+    names = set(PRESETS) | set(getattr(paths, "WEIGHTS_PREFERENCE", ()))
+    if hasattr(paths, "resolve_weights_preset"):
+        names.add("best")
+    if not isinstance(preset, str) or preset not in names:
+        raise ValueError(f"{label}: unknown preset {preset!r}; valid presets: {', '.join(sorted(names))}")
 
 
 class KerasEnhancer(Enhancer):

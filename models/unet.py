@@ -16,8 +16,8 @@ those counts (shared/docs/unet_architectures.md and docs/notes/50_unets.md):
   6,733,649 (+2,608, +0.039 %).
 
 Public API: ``TABLE_III``, ``LAYOUTS``, ``UNetLayout``, ``base_label``, ``build_enhancer_network``,
-``load_enhancer_model``, ``trainable_count``, ``conv_flops``, ``size_multiple``, ``check_preset_name``,
-``check_model_label``, ``label_of_model_name``.
+``load_enhancer_model``, ``trainable_count``, ``conv_flops``, ``size_multiple``, ``preset_names``,
+``check_preset_name``, ``check_model_label``, ``label_of_model_name``.
 Inputs and outputs are float in [0, 1] with holes at 1.0 (``prnet_synth.conventions.to_float``).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Optional
 __all__ = [
     "TABLE_III", "LAYOUTS", "UNetLayout", "ENHANCER_LABELS", "base_label", "build_enhancer_network",
     "build_unet", "load_enhancer_model", "trainable_count", "conv_flops", "size_multiple", "scaled_layout",
-    "check_preset_name", "check_model_label", "label_of_model_name",
+    "preset_names", "check_preset_name", "check_model_label", "label_of_model_name",
 ]
 
 #: Trainable parameter counts, Table III of the paper.
@@ -227,18 +227,36 @@ def conv_flops(model, height: int = 256, width: int = 256) -> int:
 
 
 def _train_hint(label: str, preset: str) -> str:
+    from .enhancer_presets import PRESETS
+
+    if preset not in PRESETS:       # a weights folder without a training preset of that name (e.g. "best")
+        return (f"train it with `python -m models.train_enhancers --preset {{{','.join(sorted(PRESETS))}}} "
+                f"--labels {label}`, or pass the path of its weights; DL-Delta-n needs DL-Delta-(n-1) first, "
+                "which that command trains as well")
     return (f"train it with `python -m models.train_enhancers --preset {preset} --labels {label}` "
             f"(or models.training.train_enhancers([{label!r}], {preset!r}, seed=0)); "
             "DL-Delta-n needs DL-Delta-(n-1) first, which that command trains as well")
 
 
-def check_preset_name(preset: str) -> str:
-    """``preset`` if it names a training preset of ``models.enhancer_presets.PRESETS``, else a
-    ValueError listing the valid names."""
+def preset_names() -> list[str]:
+    """The preset names weights can be asked for: the training presets of
+    ``models.enhancer_presets.PRESETS``, plus the weight folders ``prnet_synth.paths`` names when it
+    resolves presets (``WEIGHTS_PREFERENCE`` and "best")."""
+    from prnet_synth import paths
+
     from .enhancer_presets import PRESETS
 
-    if not isinstance(preset, str) or preset not in PRESETS:
-        raise ValueError(f"unknown enhancer preset {preset!r}; valid presets: {', '.join(sorted(PRESETS))}")
+    names = set(PRESETS) | set(getattr(paths, "WEIGHTS_PREFERENCE", ()))
+    if hasattr(paths, "resolve_weights_preset"):
+        names.add("best")
+    return sorted(names)
+
+
+def check_preset_name(preset: str) -> str:
+    """``preset`` if it is one of ``preset_names()``, else a ValueError listing them."""
+    names = preset_names()
+    if not isinstance(preset, str) or preset not in names:
+        raise ValueError(f"unknown enhancer preset {preset!r}; valid presets: {', '.join(names)}")
     return preset
 
 
@@ -285,8 +303,9 @@ def check_model_label(model, label: str, where: str = "model") -> None:
 def load_enhancer_model(label: str, path: Optional[os.PathLike | str] = None, preset: str = "quick"):
     """Load a trained enhancer as a keras.Model on float NxHxWx1 in [0, 1] (holes 1.0).
 
-    ``path`` defaults to ``prnet_synth.paths.weights_path(label, preset)``; ``preset`` must name one
-    of ``models.enhancer_presets.PRESETS`` (ValueError listing them). A missing file raises
+    ``path`` defaults to ``prnet_synth.paths.weights_path(label, preset)``; ``preset`` must be one of
+    ``preset_names()`` (the training presets of ``models.enhancer_presets.PRESETS`` and the weight
+    folders prnet_synth.paths resolves; ValueError listing them). A missing file raises
     FileNotFoundError saying how to train it; a file that is not a one-channel image-to-image Keras
     model, or holds another enhancer than ``label`` (``check_model_label``: the model name training
     gives, the layout), raises ValueError naming the file.

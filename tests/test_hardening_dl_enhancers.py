@@ -118,3 +118,16 @@ def test_unknown_preset_is_refused_with_the_valid_names(results_tmp):
     for name in PRESETS:
         E.get_enhancer("DL-Alpha", preset=name)                  # valid names pass
     E.get_enhancer("Hf-L", preset="fast")                       # irrelevant to a hand-crafted label: ignored
+
+
+def test_missing_weights_hint_names_a_preset_the_training_command_accepts(results_tmp):
+    import re
+
+    from models.unet import preset_names
+
+    for name in preset_names():
+        with pytest.raises(FileNotFoundError) as exc:
+            load_enhancer_model("DL-Gamma", preset=name)
+        suggested = re.search(r"--preset (\S+)", str(exc.value)).group(1)
+        choices = suggested.strip("{}").split(",")
+        assert all(c in PRESETS for c in choices), (name, suggested)
