@@ -14,18 +14,22 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-# The first `make reproduce` in a checkout recomputes the whole chain (--force: the committed results/
-# are regenerated, the quick U-Nets retrained); a rerun after a kill resumes where it stopped, and a
-# rerun after success only re-checks. FORCE=1 recomputes everything again.
+# `make reproduce` evaluates the shipped trained weights (results/weights/<preset>/, best = paper > cpu >
+# quick) and trains nothing; TRAIN=quick or TRAIN=cpu trains that preset first and evaluates it (its
+# missing weights; on a full run, see below, it retrains them). GT_DIR=<folder of ground-truth PNGs> replaces the procedural generator in steps 01/03.
+# The first `make reproduce` in a checkout recomputes the whole chain (--force); a rerun after a kill
+# resumes where it stopped, and a rerun after success only re-checks. FORCE=1 recomputes everything.
 REPRO_MARK := work_data/.reproduce_started
+TRAIN ?= none
+REPRO_ARGS = --preset quick --train $(TRAIN) $(if $(GT_DIR),--gt-dir $(GT_DIR),)
 
 reproduce: $(STAMP)
 	@mkdir -p work_data
 	@if [ -n "$(FORCE)" ] || [ ! -f $(REPRO_MARK) ]; then touch $(REPRO_MARK); \
-	  echo "make reproduce: full run (--force)"; \
-	  TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m experiments.reproduce --preset quick --force; \
+	  echo "make reproduce: full run (--force, TRAIN=$(TRAIN))"; \
+	  TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m experiments.reproduce $(REPRO_ARGS) --force; \
 	else echo "make reproduce: resuming (FORCE=1 recomputes everything)"; \
-	  TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m experiments.reproduce --preset quick; fi
+	  TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m experiments.reproduce $(REPRO_ARGS); fi
 
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q tests

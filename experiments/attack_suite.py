@@ -230,12 +230,15 @@ def face_reference(seed: int, n: int = 4) -> list[float]:
 
 
 def evaluate(attacks: Sequence[dict], labels: Iterable[str], factory: Optional[Callable] = None,
-             preset: str = "quick") -> tuple[pd.DataFrame, dict]:
-    """Run each enhancer over all attack inputs; returns (rows, {label: outputs or None})."""
+             preset: str = "best") -> tuple[pd.DataFrame, dict]:
+    """Run each enhancer over all attack inputs; returns (rows, {label: outputs or None}). ``preset``:
+    the U-Net weights (a shipped preset, or "best" = paper > cpu > quick per enhancer)."""
     from experiments import metrics
     from experiments.enhancers import EnhancerUnavailableError, get_enhancer
 
-    make = factory or (lambda lab: get_enhancer(lab, preset=preset))
+    from prnet_synth.paths import resolve_weights_preset
+
+    make = factory or (lambda lab: get_enhancer(lab, preset=resolve_weights_preset(lab, preset)))
     stack = np.stack([a["input"] for a in attacks])
     rows, outputs = [], {}
     for label in labels:
@@ -267,7 +270,8 @@ def check_bound(frame: pd.DataFrame, bound_mm: float = RELIEF_BOUND_MM) -> pd.Da
     return frame[sel & ~(frame["relief_mm"] <= bound_mm)]
 
 
-def run(preset: str = "quick", seed: int = 0, labels: Optional[Sequence[str]] = None) -> pd.DataFrame:
+def run(preset: str = "quick", seed: int = 0, labels: Optional[Sequence[str]] = None,
+        weights: str = "best") -> pd.DataFrame:
     """The whole suite: CSVs ``attack_suite.csv`` (every input), ``attack_suite_summary.csv`` (mean
     per kind and enhancer, with the bound check) and the figure ``figures/attack_suite.png``."""
     from experiments.enhancers import DL_LABELS
@@ -278,13 +282,16 @@ def run(preset: str = "quick", seed: int = 0, labels: Optional[Sequence[str]] = 
     P = get_preset(preset)
     labels = list(labels) if labels is not None else list(REFERENCE_LABELS) + list(DL_LABELS)
     attacks = make_attacks(seed + 424242, P.attack_repeats)
-    frame, outputs = evaluate(attacks, labels, preset=preset)
+    frame, outputs = evaluate(attacks, labels, preset=weights)
     refs = face_reference(seed + 434343)
     ref_rows = pd.DataFrame([{"kind": "face_reference", "repeat": i, "enhancer": "(clean generator face)",
                               "relief_mm": r, "status": "ok"} for i, r in enumerate(refs)])
     frame = pd.concat([frame, ref_rows], ignore_index=True)
     data = "synthetic attacks (planes, generator faces with occluders, noise; D435-like degradation)"
-    prov = provenance(preset, seed, data, relief_bound_mm=RELIEF_BOUND_MM)
+    from prnet_synth.paths import resolve_weights_preset
+
+    prov = provenance(preset, seed, data, relief_bound_mm=RELIEF_BOUND_MM,
+                      weights={l: resolve_weights_preset(l, weights) for l in DL_LABELS})
     frame["data"] = data
     write_table("attack_suite", frame, prov)
     ok = frame[frame["status"] == "ok"]

@@ -14,9 +14,9 @@ channel count (HxWxC / NxHxWxC with C > 1) -> ValueError saying what was given. 
 * Deep learning (IV-B, IV-C, Table III): "DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta-1".."DL-Delta-4"
   (``models.unet.load_enhancer_model``) and "DDRNet-dn" (``models.ddrnet.load_ddrnet_dn``), loaded
   lazily on the first ``enhance`` (or ``load()``); keywords ``weights`` (a path; default
-  ``prnet_synth.paths.weights_path(label, preset)``), ``preset`` (a training preset of
-  ``models.enhancer_presets.PRESETS``, "quick" | "paper", or a weights folder that
-  ``prnet_synth.paths`` resolves; another name is a ValueError listing them),
+  ``prnet_synth.paths.weights_path(label, preset)``), ``preset`` (default "best": the best shipped
+  weights under ``results/weights/``, paper > cpu > quick, logged; or a training preset of
+  ``models.enhancer_presets.PRESETS``; another name is a ValueError listing them),
   ``batch_size``. Missing modules or weights raise :class:`EnhancerUnavailableError` saying how to
   get them; weights of another label raise ValueError (``models.unet.check_model_label``). Any image
   size is accepted: the U-Nets' input is padded with holes to the size multiple they need and the
@@ -28,6 +28,7 @@ all enhancers with the same settings; unknown keywords raise TypeError.
 from __future__ import annotations
 
 import importlib
+import logging
 
 import numpy as np
 from numba import njit
@@ -39,6 +40,8 @@ from .realsense_filters import TABLE_II, FilterSpec, apply_filter, resolve_backe
 __all__ = ["LABELS", "HANDCRAFTED_LABELS", "DL_LABELS", "UNET_LABELS", "Enhancer", "NoneEnhancer",
            "RealSenseEnhancer", "KerasEnhancer", "EnhancerUnavailableError", "get_enhancer",
            "upscale_bilinear_valid", "DL_BATCH_SIZE"]
+
+_log = logging.getLogger(__name__)
 
 HANDCRAFTED_LABELS = ("De-M2", "De-M8", "Hf-FFA", "Hf-NFA", "Hf-L", "Sp-Hf16", "Sp-HfU")
 UNET_LABELS = ("DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta-1", "DL-Delta-2", "DL-Delta-3", "DL-Delta-4")
@@ -262,12 +265,20 @@ class KerasEnhancer(Enhancer):
 
     kind = "dl"
 
-    def __init__(self, label: str, weights=None, preset: str = "quick", batch_size: int = DL_BATCH_SIZE):
+    def __init__(self, label: str, weights=None, preset: str = "best", batch_size: int = DL_BATCH_SIZE):
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         _check_preset(label, preset)
         self.label = label
         self.weights = weights
+        self.requested_preset = preset
+        if preset == "best" and weights is None and label != "DDRNet-dn":
+            from prnet_synth.paths import resolve_weights_preset
+
+            preset = resolve_weights_preset(label, "best")   # paper > cpu > quick, the first shipped
+            _log.info("%s: using the %s weights (best shipped preset)", label, preset)
+        elif preset == "best":
+            preset = "quick"
         self.preset = preset
         self.batch_size = int(batch_size)
         self._model = None
@@ -335,7 +346,7 @@ def get_enhancer(label: str, **kwargs) -> Enhancer:
     if label in TABLE_II:
         return RealSenseEnhancer(label, TABLE_II[label], backend=kwargs.get("backend", "auto"))
     if label in DL_LABELS:
-        return KerasEnhancer(label, weights=kwargs.get("weights"), preset=kwargs.get("preset", "quick"),
+        return KerasEnhancer(label, weights=kwargs.get("weights"), preset=kwargs.get("preset", "best"),
                              batch_size=kwargs.get("batch_size", DL_BATCH_SIZE))
     raise KeyError(f"unknown enhancer label {label!r}; known: {', '.join(LABELS)}")
 

@@ -1,17 +1,19 @@
 """The main job: the whole Schlett chain end to end (``make reproduce`` runs the quick preset).
 
-synthesis (01) -> test pairs (02) -> training of the 7 U-Nets (03) -> Table IV + Fig. 8 (04) ->
+synthesis (01) -> test pairs (02) -> the U-Nets' weights (03: trained only with ``--train PRESET``;
+by default the shipped weights, ``--weights best`` = paper > cpu > quick) -> Table IV + Fig. 8 (04) ->
 Table V + Fig. 9 (05) -> Table VI + Fig. 10 (06) -> Table VII (07) -> Figs. 13-18 (08) ->
 compare report (09) -> attack suite (10).
 
 Each step is its numbered script, run in a fresh Python process. The chain is resumable: every
-script skips work whose outputs exist for the same preset/seed/data (step 03 skips training when the
-weights of the preset exist), so re-running after a kill continues where it stopped; ``--force``
+script skips work whose outputs exist for the same preset/seed/data/weights (step 03 skips training
+when the weights of the training preset exist), so re-running after a kill continues where it stopped; ``--force``
 redoes everything. A failed step is logged; the steps that need its output are skipped, the others
 still run. ``results/schlett/reproduce_log.csv`` records each step's time and outcome (every invocation is
 appended, with its start time in ``run_started_utc``).
 
-Without ``--data`` everything runs on the embedded default (synthetic data), and the outputs say so.
+Without ``--data`` everything runs on the embedded default (synthetic data), and the outputs say so;
+``--gt-dir DIR`` takes the ground truth of steps 01 and 03 from a folder of PNGs (e.g. PRNet on MegaFace).
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ STEPS = (
 # enhancers are then reported as "weights missing").
 DEPENDS = {"02": {"01"}, "04": {"02"}, "08": {"02"}}
 REAL_DATA_STEPS = {"05", "06", "07", "08"}
+GT_DIR_STEPS = {"01", "03"}
 
 
 def _valid_ids() -> str:
@@ -97,6 +100,15 @@ def main(argv: Optional[list[str]] = None) -> int:
                     help="first step: a number (4 or 04) or a unique part of a script name")
     ap.add_argument("--only", nargs="*", default=None,
                     help="run only these steps (e.g. 4 05 attack); unknown or ambiguous ids are an error")
+    ap.add_argument("--weights", default="best", choices=("best", "paper", "cpu", "quick"),
+                    help="U-Net weights of the DL enhancers: 'best' (default) = per enhancer the best shipped "
+                         "preset under results/weights/ (paper > cpu > quick)")
+    ap.add_argument("--train", default="none", choices=("none", "quick", "cpu", "paper"),
+                    help="step 03 trains the U-Nets of this training preset (default none: evaluate the shipped "
+                         "weights); the later steps then use those weights")
+    ap.add_argument("--gt-dir", default=None, metavar="DIR",
+                    help="ground-truth PNG folder for steps 01 and 03 (e.g. PRNet on MegaFace); default: the "
+                         "procedural generator")
     ap.add_argument("--force", action="store_true", help="redo finished steps")
     ap.epilog = "steps: " + _valid_ids()
     args = ap.parse_args(argv)
@@ -124,9 +136,15 @@ def main(argv: Optional[list[str]] = None) -> int:
             records.append({"run_started_utc": run_id, "step": step, "script": script, "seconds": 0.0,
                             "returncode": None, "status": f"skipped (needs {','.join(sorted(blocked))})"})
             continue
-        cmd = [sys.executable, str(HERE / script), "--preset", args.preset, "--seed", str(args.seed)]
+        weights = args.train if args.train != "none" and args.weights == "best" else args.weights
+        cmd = [sys.executable, str(HERE / script), "--preset", args.preset, "--seed", str(args.seed),
+               "--weights", weights]
         if args.data and step in REAL_DATA_STEPS:
             cmd += ["--data", *args.data]
+        if step == "03":
+            cmd += ["--train", args.train]
+        if args.gt_dir and step in GT_DIR_STEPS:
+            cmd += ["--gt-dir", args.gt_dir]
         if args.force:
             cmd.append("--force")
         log.info("step %s: %s", step, " ".join(cmd[1:]))

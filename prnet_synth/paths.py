@@ -11,7 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["project_root", "results_dir", "weights_dir", "weights_path", "work_dir"]
+__all__ = ["project_root", "results_dir", "weights_dir", "weights_path", "work_dir", "WEIGHTS_PREFERENCE",
+           "resolve_weights_preset"]
+
+#: shipped weight presets, best first: ``"best"`` resolves to the first whose weights file exists
+WEIGHTS_PREFERENCE = ("paper", "cpu", "quick")
 
 
 def project_root() -> Path:
@@ -28,7 +32,18 @@ def weights_dir(preset: str = "quick") -> Path:
 
 
 def weights_path(label: str, preset: str = "quick") -> Path:
-    return weights_dir(preset) / f"{label}.keras"
+    return weights_dir(resolve_weights_preset(label, preset)) / f"{label}.keras"
+
+
+def resolve_weights_preset(label: str, preset: str = "best") -> str:
+    """``preset`` itself, or for ``"best"`` the first of ``WEIGHTS_PREFERENCE`` (paper > cpu > quick)
+    that has a weights file for ``label`` ("quick" when none has)."""
+    if preset != "best":
+        return preset
+    for p in WEIGHTS_PREFERENCE:
+        if (weights_dir(p) / f"{label}.keras").is_file():
+            return p
+    return WEIGHTS_PREFERENCE[-1]
 
 
 def work_dir(*parts: str) -> Path:

@@ -86,10 +86,11 @@ def test_search_point_to_config():
     from experiments.schlett import calibration as cal
 
     p = cal.CalibParams("face_range", "uniform_bound", "after_blur", outline_count=2.0, outline_radius=1.5,
-                        random_count=0.5, random_radius=2.0, blur_max=8.2)
+                        random_count=0.5, random_radius=2.0, count_spread=0.7, radius_spread=0.75, blur_max=8.2)
     c = cal.to_config(p, 104.53)
-    assert c.outline_holes == (6, 20) and c.outline_hole_radius == (4.5, 21.0)
-    assert c.random_holes == (0, 3) and c.random_hole_radius == (3.0, 16.0)
+    # counts: max = 10 x 2 and 6 x 0.5, min = max x 0.3; radii: max = 14 x 1.5 and 8 x 2, min = max / 4
+    assert c.outline_holes == (6, 20) and c.outline_hole_radius == (5.25, 21.0)
+    assert c.random_holes == (1, 3) and c.random_hole_radius == (4.0, 16.0)
     assert c.blur_size == (3, 9) and c.noise_mm == 15.0 and c.depth_range_mm == 104.5
     assert cal.to_config(cal.CalibParams(), 104.5).depth_range_mm == 250.0
 

@@ -59,8 +59,8 @@ def test_wrong_dtype_or_rank(label):
         enh.enhance(np.zeros((4, 4), np.float32))
     with pytest.raises(ValueError, match=r"dtype uint8"):
         enh.enhance(np.zeros((4, 4), np.uint8))
-    with pytest.raises(ValueError, match=r"rank 4.*\(1, 4, 4, 1\)"):
-        enh.enhance(np.zeros((1, 4, 4, 1), U))
+    with pytest.raises(ValueError, match=r"3 channels.*\(1, 4, 4, 3\)"):
+        enh.enhance(np.zeros((1, 4, 4, 3), U))
     with pytest.raises(ValueError, match=r"rank 1"):
         enh.enhance(np.zeros(4, U))
 

@@ -62,12 +62,14 @@ DISCRETE = {
     "noise_distribution": ("gaussian", "uniform", "uniform_bound"),
     "noise_stage": ("before_blur", "after_blur"),
 }
-#: the previous (uncalibrated) ranges that the continuous multipliers scale
-BASE = {"outline_holes": (3, 10), "outline_hole_radius": (3.0, 14.0),
-        "random_holes": (0, 6), "random_hole_radius": (1.5, 8.0)}
-#: bounds of the continuous parameters (multipliers; blur_max is the largest odd window side)
+#: the largest values of the previous (uncalibrated) ranges, which the continuous multipliers scale
+BASE = {"outline_holes": 10, "outline_hole_radius": 14.0, "random_holes": 6, "random_hole_radius": 8.0}
+#: bounds of the continuous parameters: multipliers of BASE; spreads: a range is
+#: (max x (1 - spread), max), for the hole counts and the hole radii; blur_max is the largest
+#: odd window side
 BOUNDS = {"outline_count": (0.25, 6.0), "outline_radius": (0.3, 3.0), "random_count": (0.0, 8.0),
-          "random_radius": (0.3, 3.0), "blur_max": (1.0, 15.0)}
+          "random_radius": (0.3, 3.0), "count_spread": (0.0, 1.0), "radius_spread": (0.0, 0.95),
+          "blur_max": (1.0, 15.0)}
 CONTINUOUS = tuple(BOUNDS)
 
 
@@ -82,6 +84,8 @@ class CalibParams:
     outline_radius: float = 1.0
     random_count: float = 1.0
     random_radius: float = 1.0
+    count_spread: float = 0.7
+    radius_spread: float = 0.8
     blur_max: float = 7.0
 
     def clipped(self) -> "CalibParams":
@@ -106,11 +110,17 @@ def to_config(p: CalibParams, face_range_mm: float):
     from degrade.config import DegradationConfig
 
     p = p.clipped()
-    oc = (max(0, int(round(BASE["outline_holes"][0] * p.outline_count))),
-          max(0, int(round(BASE["outline_holes"][1] * p.outline_count))))
-    rc = (int(round(BASE["random_holes"][0] * p.random_count)), int(round(BASE["random_holes"][1] * p.random_count)))
-    orad = tuple(round(v * p.outline_radius, 3) for v in BASE["outline_hole_radius"])
-    rrad = tuple(round(v * p.random_radius, 3) for v in BASE["random_hole_radius"])
+
+    def count(hi):
+        return int(round(hi * (1.0 - p.count_spread))), int(round(hi))
+
+    def radius(hi):
+        return round(hi * (1.0 - p.radius_spread), 3), round(hi, 3)
+
+    oc = count(BASE["outline_holes"] * p.outline_count)
+    rc = count(BASE["random_holes"] * p.random_count)
+    orad = radius(BASE["outline_hole_radius"] * p.outline_radius)
+    rrad = radius(BASE["random_hole_radius"] * p.random_radius)
     bmax = _odd(p.blur_max)
     return DegradationConfig(
         outline_holes=oc, outline_hole_radius=orad, random_holes=rc, random_hole_radius=rrad,

@@ -40,6 +40,12 @@ def parse(argv: Optional[list[str]], description: str, real_data: bool = True) -
                     help="ground truth for steps 01 (test pairs) and 03 (training): a folder of 256x256 16-bit "
                          "depth PNGs, e.g. the one `python -m prnet_synth.synthesize` writes from MegaFace; "
                          "default: the procedural generator")
+    ap.add_argument("--weights", default="best", choices=("best", "paper", "cpu", "quick"),
+                    help="U-Net weights the deep-learning enhancers use: a shipped preset under results/weights/, "
+                         "or 'best' (default): per enhancer the best present, paper > cpu > quick")
+    ap.add_argument("--train", default="none", choices=("none", "quick", "cpu", "paper"),
+                    help="step 03: train the U-Nets of this training preset when their weights are missing "
+                         "(with --force: retrain them); default none: evaluate the shipped weights")
     ap.add_argument("--force", action="store_true", help="redo work whose outputs exist")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)

@@ -48,17 +48,28 @@ def _default_factory(preset: str, batch_size: int) -> Callable:
     from experiments.enhancers import get_enhancer
 
     def make(label):
-        key = (label, preset, batch_size, _weights_stamp(label, preset))
+        from prnet_synth.paths import resolve_weights_preset
+
+        chosen = resolve_weights_preset(label, preset)
+        key = (label, chosen, batch_size, _weights_stamp(label, chosen))
         if key not in _MADE:
-            _MADE[key] = get_enhancer(label, preset=preset, batch_size=batch_size)
+            if label in _dl_labels():
+                log.info("%s: weights of preset %s (asked: %s)", label, chosen, preset)
+            _MADE[key] = get_enhancer(label, preset=chosen, batch_size=batch_size)
         return _MADE[key]
 
     return make
 
 
+def _dl_labels():
+    from experiments.enhancers import DL_LABELS
+
+    return DL_LABELS
+
+
 def _weights_stamp(label: str, preset: str) -> str:
-    """Size and mtime of a deep-learning enhancer's weights file ("" for the others), so cached
-    outputs are recomputed after retraining."""
+    """Preset, size and mtime of a deep-learning enhancer's weights file ("" for the others), so cached
+    outputs are recomputed after retraining; ``preset`` "best" resolves as ``get_enhancer`` does."""
     try:
         from experiments.enhancers import DL_LABELS
         from prnet_synth.paths import weights_path
@@ -66,11 +77,14 @@ def _weights_stamp(label: str, preset: str) -> str:
         return ""
     if label not in DL_LABELS:
         return ""
-    p = weights_path(label, preset)
+    from prnet_synth.paths import resolve_weights_preset
+
+    chosen = resolve_weights_preset(label, preset)
+    p = weights_path(label, chosen)
     if not p.is_file():
         return "absent"
     st = p.stat()
-    return f"{st.st_size}:{int(st.st_mtime)}"
+    return f"{chosen}:{st.st_size}:{int(st.st_mtime)}"
 
 
 def _unavailable_status(exc: Exception) -> str:
@@ -81,12 +95,13 @@ def _unavailable_status(exc: Exception) -> str:
 
 
 def run_enhancers(images: np.ndarray, labels: Iterable[str], cache: Optional[Path] = None,
-                  preset: str = "quick", batch_size: int = 8,
+                  preset: str = "best", batch_size: int = 8,
                   factory: Optional[Callable] = None) -> dict[str, EnhancerRun]:
     """Enhance ``images`` (uint16 NxHxW) with each label; see the module docstring.
 
     ``factory(label)`` builds an enhancer (default: ``experiments.enhancers.get_enhancer`` with the
-    weights of ``preset``); tests pass stand-ins.
+    weights of ``preset``: "quick", "cpu", "paper", or "best" = the best shipped, paper > cpu > quick);
+    tests pass stand-ins.
     """
     from experiments.enhancers import EnhancerUnavailableError
 

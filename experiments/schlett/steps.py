@@ -59,7 +59,7 @@ def is_done(step: str, args, outputs: list[Path]) -> bool:
         return False
     same = rec.get("preset") == args.preset and rec.get("seed") == args.seed and rec.get("data") == _data_key(args)
     same = same and rec.get("upstream", {}) == _upstream(step)
-    return same and (step in WEIGHTS_FREE or rec.get("weights") == _weights_signature(args.preset))
+    return same and (step in WEIGHTS_FREE or rec.get("weights") == _weights_signature(_wp(args)))
 
 
 # A step is redone when a step it reads from was redone after it.
@@ -78,6 +78,11 @@ def _upstream(step: str) -> dict:
 
 # Steps whose outputs do not depend on the DL enhancers' weights.
 WEIGHTS_FREE = {"01", "02", "03"}
+
+
+def _wp(args) -> str:
+    """The weights the DL enhancers use (``--weights``; "best": paper > cpu > quick per enhancer)."""
+    return getattr(args, "weights", None) or "best"
 
 
 def _weights_signature(preset: str) -> dict:
@@ -105,7 +110,7 @@ def _recorded_path(path) -> str:
 
 def mark_done(step: str, args, outputs: list[Path], **extra) -> None:
     if step not in WEIGHTS_FREE:
-        extra.setdefault("weights", _weights_signature(args.preset))
+        extra.setdefault("weights", _weights_signature(_wp(args)))
     extra.setdefault("upstream", _upstream(step))
     rec = provenance(args.preset, args.seed, _data_key(args), step=step,
                      outputs=[_recorded_path(o) for o in outputs],
@@ -319,17 +324,18 @@ def step02_test_pairs(args) -> list[Path]:
 
 # ----------------------------------------------------------------------------- 03: training
 def step03_train(args) -> list[Path]:
-    """Train the 7 U-Net enhancers with ``python -m models.train_enhancers`` unless their weights
-    for this preset exist (``--force``: retrain them too); then record which weights are present."""
+    """With ``--train PRESET``: train the 7 U-Net enhancers of that training preset with
+    ``python -m models.train_enhancers`` unless their weights exist (``--force``: retrain them too).
+    Always: record which weights the later steps use (``--weights``; "best" = paper > cpu > quick)."""
     from experiments.enhancers import UNET_LABELS
-    from prnet_synth.paths import weights_path
+    from prnet_synth.paths import resolve_weights_preset, weights_path
 
     csv = out_dir() / "03_training_status.csv"
-    have = [weights_path(l, args.preset).is_file() for l in UNET_LABELS]
+    train = getattr(args, "train", "none") or "none"
     ran = False
     force = getattr(args, "force", False)
-    if not all(have) or force:
-        cmd = [sys.executable, "-m", "models.train_enhancers", "--preset", args.preset, "--seed", str(args.seed)]
+    if train != "none" and (force or not all(weights_path(l, train).is_file() for l in UNET_LABELS)):
+        cmd = [sys.executable, "-m", "models.train_enhancers", "--preset", train, "--seed", str(args.seed)]
         if getattr(args, "gt_dir", None):
             cmd += ["--data", args.gt_dir]   # train on the folder's ground truth (e.g. PRNet on MegaFace)
         if force:
@@ -343,11 +349,20 @@ def step03_train(args) -> list[Path]:
         log.info("03: training took %.0f s", time.perf_counter() - t0)
     rows = []
     for l in UNET_LABELS:
-        p = weights_path(l, args.preset)
-        rows.append({"enhancer": l, "weights": f"weights/{args.preset}/{p.name}", "present": p.is_file(),
-                     "bytes": p.stat().st_size if p.is_file() else 0,
-                     "modified_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(p.stat().st_mtime)) if p.is_file() else ""})
-    write_table("03_training_status", pd.DataFrame(rows), _prov(args, "generator + degrade (training data)", trained_now=ran))
+        chosen = resolve_weights_preset(l, _wp(args))
+        p = weights_path(l, chosen)
+        meta = {}
+        if p.with_suffix(".json").is_file():
+            try:
+                meta = json.loads(p.with_suffix(".json").read_text())
+            except ValueError:
+                meta = {}
+        rows.append({"enhancer": l, "weights_preset": chosen, "weights": f"weights/{chosen}/{p.name}",
+                     "present": p.is_file(), "bytes": p.stat().st_size if p.is_file() else 0,
+                     "trained_code_version": meta.get("code_version", ""),
+                     "training_data": meta.get("data", ""), "training_seconds": meta.get("seconds", "")})
+    write_table("03_training_status", pd.DataFrame(rows),
+                _prov(args, "generator + degrade (training data)", trained_now=ran, train=train, weights=_wp(args)))
     return [csv]
 
 
@@ -371,13 +386,13 @@ def step04_table4(args) -> list[Path]:
     status: dict[str, str] = {}
     seconds: dict[str, float] = {l: 0.0 for l in LABELS}
     for k, start, n in shards:
-        stamps = {l: _weights_stamp(l, args.preset) for l in LABELS}
+        stamps = {l: _weights_stamp(l, _wp(args)) for l in LABELS}
         rpath = cache_dir("table4") / f"rmse_{k:05d}.npz"
         meta = _shard_ok(rpath, stamps=stamps, n=n)
         if meta is None:
             gt, deg = load_pairs(k)
             runs = run_enhancers(deg, LABELS, cache=cache_dir("runs", "test_pairs", f"{k:05d}") if keep_outputs else None,
-                                 preset=args.preset, batch_size=P.batch_size)
+                                 preset=_wp(args), batch_size=P.batch_size)
             meta = {"stamps": stamps, "n": n, "status": {l: r.status for l, r in runs.items()},
                     "seconds": {l: r.seconds for l, r in runs.items()},
                     "rmse": {l: np.atleast_1d(metrics.face_rmse(gt, r.output)).tolist() for l, r in runs.items() if r.ok}}
@@ -437,7 +452,7 @@ def image_sets(args) -> tuple[ImageSet, ImageSet]:
 def _set_runs(args, iset: ImageSet, labels) -> dict:
     P = get_preset(args.preset)
     tag = f"{iset.camera}_{'real' if 'synthetic' not in iset.data else 'synthetic'}_{args.preset}_s{args.seed}"
-    return run_enhancers(iset.depth, labels, cache=cache_dir("runs", tag), preset=args.preset, batch_size=P.batch_size)
+    return run_enhancers(iset.depth, labels, cache=cache_dir("runs", tag), preset=_wp(args), batch_size=P.batch_size)
 
 
 def _status(runs: dict) -> dict:
@@ -555,7 +570,7 @@ def step08_figures(args) -> list[Path]:
         gts.append(g[i - start])
         degs.append(d[i - start])
     runs = run_enhancers(np.stack(degs), LABELS, cache=cache_dir("runs", "figure_pairs"),
-                         preset=args.preset, batch_size=P.batch_size)
+                         preset=_wp(args), batch_size=P.batch_size)
     for k, (i, gt, deg) in enumerate(zip(picks, gts, degs)):
         p = fd / f"fig{13 + k}_synthetic_sample{k + 1}.png"
         figures.qualitative_grid([("ground truth", gt), ("degraded", deg)],
@@ -599,6 +614,6 @@ def step10_attacks(args) -> list[Path]:
     if is_done("10", args, outs):
         log.info("10: done before, skipped")
         return outs
-    attack_suite.run(args.preset, args.seed)
+    attack_suite.run(args.preset, args.seed, weights=_wp(args))
     mark_done("10", args, outs)
     return outs
