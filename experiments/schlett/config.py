@@ -36,9 +36,9 @@ PRESETS = {
     "paper": SchlettPreset("paper", n_test_pairs=100_000, eval_subjects=52, eval_sessions=2,
                            kinect_limit=0, d435_limit=0, figure_samples=2, attack_repeats=10,
                            batch_size=16, gt_chunk=1000),
-    "quick": SchlettPreset("quick", n_test_pairs=48, eval_subjects=6, eval_sessions=1,
+    "quick": SchlettPreset("quick", n_test_pairs=200, eval_subjects=6, eval_sessions=1,
                            kinect_limit=6, d435_limit=24, figure_samples=2, attack_repeats=2,
-                           batch_size=8, gt_chunk=48),
+                           batch_size=8, gt_chunk=100),
 }
 
 
