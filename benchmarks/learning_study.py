@@ -45,11 +45,12 @@ N_TEST = 48
 # every run; the schedule of a "cosine" recipe spans ``plan_steps`` (set from the budget).
 BASE = dict(name="study", main_pairs=4000, stage_pairs=200, epochs=2, delta_epochs=2, alpha_plain_pairs=0,
             alpha_blurred_pairs=0, delta_gts=4000, delta_stage_gts=100, delta_repeats=1, batch_size=8,
-            learning_rate=1e-3, width_multiplier=0.5, train_size=128, min_width=4, gt_chunk=200,
+            learning_rate=1e-3, width_multiplier=1.0, train_size=128, min_width=4, gt_chunk=200,
             degrade_chunk=32)
 
 RECIPES = {
-    # the quick preset's recipe (repeated pairs, constant 1e-3, 128 crops, MSE), DL-Delta at x0.5
+    # the quick preset's recipe (repeated pairs, constant 1e-3, 128 crops, MSE), DL-Delta at its
+    # Table III width
     "base": {},
     "fresh": dict(fresh_degradations=True),
     "fresh_cosine": dict(fresh_degradations=True, lr_schedule="cosine", warmup_fraction=0.05, learning_rate=2e-3),
@@ -57,8 +58,8 @@ RECIPES = {
                              learning_rate=2e-3, loss="mae"),
     "fresh_cosine_crop64": dict(fresh_degradations=True, lr_schedule="cosine", warmup_fraction=0.05,
                                 learning_rate=2e-3, train_size=64, batch_size=32),
-    "fresh_cosine_full_width": dict(fresh_degradations=True, lr_schedule="cosine", warmup_fraction=0.05,
-                                    learning_rate=2e-3, width_multiplier=1.0),
+    "fresh_cosine_half_width": dict(fresh_degradations=True, lr_schedule="cosine", warmup_fraction=0.05,
+                                    learning_rate=2e-3, width_multiplier=0.5),
     "fresh_cosine_bs16": dict(fresh_degradations=True, lr_schedule="cosine", warmup_fraction=0.05,
                               learning_rate=3e-3, batch_size=16),
 }

@@ -352,7 +352,8 @@ def run(n: int = 200, seed: int = 0, budget_minutes: float = 20.0, grid_scales=(
     best = min(records, key=lambda r: r["objective"])
     data = f"generator ground truth (n={n}, seed {seed + CALIB_SEED_OFFSET}), degrade, numba twins"
     prov = provenance("calibration", seed, data, evaluations=len(frame), new_evaluations=ev.evaluations,
-                      seconds=round(time.perf_counter() - t0, 1), face_range_mm=ev.face_range_mm)
+                      seconds=round(time.perf_counter() - t0, 1), face_range_mm=ev.face_range_mm,
+                      evaluation_seconds=round(float(frame["seconds"].sum()), 1))
     write_table("degradation_calibration", frame, prov)
     # the adopted setting's numbers on a small seeded subset, recomputed by the tests
     from degrade.config import DegradationConfig
