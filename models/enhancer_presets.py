@@ -73,6 +73,8 @@ class EnhancerPreset:
     #: images (batch ``full_size_batch``, default ``batch_size``), earlier stages on ``train_size`` crops
     full_size_stages: int = 0
     full_size_batch: Optional[int] = None
+    #: store the trained weights with float16 variables (half the bytes; loaded as float32)
+    store_float16: bool = False
 
     def __post_init__(self):
         for f in ("main_pairs", "stage_pairs", "epochs", "delta_gts", "delta_stage_gts", "delta_repeats",

@@ -35,7 +35,8 @@ import numpy as np
 if TYPE_CHECKING:                       # imported lazily at run time (see layout_of)
     from .unet import UNetLayout
 
-__all__ = ["layout_of", "fold_batchnorm", "compile_for_inference", "size_multiple_of", "HOLE_FLOAT"]
+__all__ = ["layout_of", "fold_batchnorm", "compile_for_inference", "size_multiple_of", "HOLE_FLOAT",
+           "to_float16_model", "to_float32_model"]
 
 #: a hole in the network convention (uint16 65535 / 65535)
 HOLE_FLOAT = 1.0
@@ -167,3 +168,34 @@ def compile_for_inference(model) -> Callable:
     call.model = net
     call.size_multiple = multiple
     return call
+
+
+# ----------------------------------------------------------------------------- compact storage
+def _rebuilt(model, policy: str):
+    """The same U-Net (``layout_of``) built under the dtype policy ``policy``, weights cast into it."""
+    import keras
+
+    from .unet import build_unet
+
+    prev = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        twin = build_unet(layout_of(model), input_size=None, name=model.name)
+    finally:
+        keras.config.set_dtype_policy(prev)
+    twin.set_weights([np.asarray(w).astype(v.dtype) for w, v in zip(model.get_weights(), twin.weights)])
+    return twin
+
+
+def to_float16_model(model):
+    """A copy of a build_unet model whose variables are float16 (half the bytes on disk; the 1x1 output
+    head stays float32). Load it back with ``to_float32_model``."""
+    return _rebuilt(model, "float16")
+
+
+def to_float32_model(model):
+    """A float32 copy of a U-Net stored with float16 variables (``to_float16_model``); a float32 model
+    is returned unchanged."""
+    if all(np.dtype(w.dtype) != np.float16 for w in model.weights):
+        return model
+    return _rebuilt(model, "float32")

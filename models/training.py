@@ -532,11 +532,17 @@ def _compile(model, p: EnhancerPreset, steps: int = 1):
 
 
 def _export(best_weights: Path, label: str, p: EnhancerPreset, weights: Path):
-    """Write the best weights as an uncompiled float32 .keras model (no optimiser state), atomically."""
+    """Write the best weights as an uncompiled .keras model (no optimiser state), atomically: float32, or
+    float16 variables with ``EnhancerPreset.store_float16`` (``models.unet.load_enhancer_model`` loads
+    both as float32)."""
     import keras
 
     model = build_enhancer_network(label, width_for(p, label), input_size=None, min_width=p.min_width, name=label.replace("-", "_"))
     model.load_weights(best_weights)
+    if p.store_float16:
+        from .inference import to_float16_model
+
+        model = to_float16_model(model)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tmp = weights.parent / f".{weights.stem}.tmp.keras"
     model.save(tmp)
@@ -680,11 +686,18 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
                 return {"label": label, "status": "stopped", "global_epoch": state.global_epoch,
                         "seconds": state.seconds}
     _export(best_file, label, p, weights)
+    from degrade import get_config
+
+    degrade_config = get_config("paper")     # what the training pairs were degraded with
     atomic_write_json(weights.with_suffix(".json"), provenance(
         p.name, seed, source.description, model=label, best_loss=state.best, epochs=state.global_epoch,
         seconds=round(state.seconds, 1), precision=policy, replicas=strategy.num_replicas_in_sync,
         width_multiplier=width_for(p, label), min_width=p.min_width, train_size=p.train_size,
-        sheet_fraction=p.sheet_fraction, hole_weight=p.hole_weight, curriculum=[asdict(s) for s in sessions]))
+        sheet_fraction=p.sheet_fraction, hole_weight=p.hole_weight, curriculum=[asdict(s) for s in sessions],
+        recipe={k: getattr(p, k) for k in ("batch_size", "learning_rate", "lr_schedule", "warmup_fraction", "loss",
+                                           "fresh_degradations", "full_size_stages", "full_size_batch")},
+        images_seen=int(sum(int(r["pairs"]) for r in rows)), stored_dtype="float16" if p.store_float16 else "float32",
+        degradation=degrade_config.to_dict()))
     state.done = True
     if state.latest and (work / state.latest).exists():
         (work / state.latest).unlink()

@@ -327,4 +327,6 @@ def load_enhancer_model(label: str, path: Optional[os.PathLike | str] = None, pr
     if len(ins) != 4 or ins[-1] != 1 or len(outs) != 4 or outs[-1] != 1:
         raise ValueError(f"{p}: expected a model from NxHxWx1 to NxHxWx1, got {ins} -> {outs}")
     check_model_label(model, label, str(p))
-    return model
+    from .inference import to_float32_model
+
+    return to_float32_model(model)   # weights stored as float16 (compact presets) run in float32

@@ -60,3 +60,44 @@ def test_budget_stops_resumably_and_a_second_run_finishes(tmp_path, fresh):
     assert (tmp_path / "DL-Delta-1.keras").is_file()
     log = (tmp_path / "logs" / "DL-Delta-1.csv").read_text().splitlines()
     assert len(log) == 1 + 4
+
+
+def test_float16_storage_halves_the_file_and_loads_as_float32(tmp_path):
+    import keras
+
+    from models.inference import to_float16_model, to_float32_model
+    from models.unet import build_enhancer_network, load_enhancer_model
+
+    net = build_enhancer_network("DL-Delta-1", 0.25, input_size=None, min_width=4, name="DL_Delta_1")
+    rng = np.random.default_rng(0)
+    net.set_weights([rng.normal(0, 0.1, w.shape).astype(np.float32) for w in net.get_weights()])
+    net.save(tmp_path / "f32.keras")
+    half = to_float16_model(net)
+    stored = [np.dtype(w.dtype) for w in half.weights]
+    assert stored.count(np.float16) == len(stored) - 2          # all but the float32 output head (kernel, bias)
+    half.save(tmp_path / "DL-Delta-1.keras")
+    size32, size16 = (tmp_path / "f32.keras").stat().st_size, (tmp_path / "DL-Delta-1.keras").stat().st_size
+    assert size16 < 0.6 * size32
+    back = load_enhancer_model("DL-Delta-1", path=tmp_path / "DL-Delta-1.keras")
+    assert all(np.dtype(w.dtype) == np.float32 for w in back.weights)
+    for a, b, dt in zip(net.get_weights(), back.get_weights(), stored):   # the weights, rounded where stored in f16
+        np.testing.assert_array_equal(b, a.astype(dt).astype(np.float32))
+    x = rng.random((2, 128, 128, 1), np.float32)
+    y32, y16 = np.asarray(net(x)), np.asarray(back(x))
+    assert np.abs(y16 - y32).max() < 2e-3 * max(1.0, np.abs(y32).max())
+    assert to_float32_model(net) is net
+
+
+def test_training_exports_float16_with_provenance(tmp_path):
+    import json
+
+    kw = dict(delta_gts=2, delta_stage_gts=2, epochs=1, delta_epochs=1, store_float16=True)
+    res = train_one("DL-Delta-1", tiny_preset(**kw), 3, out_dir=tmp_path, data="toy", verbose=False)
+    assert res["status"] == "trained"
+    meta = json.loads((tmp_path / "DL-Delta-1.json").read_text())
+    assert meta["stored_dtype"] == "float16" and meta["images_seen"] == 6     # 2 GTs x 3 variants x 1 epoch
+    assert meta["degradation"]["gt_normalization"] == "face_range"
+    from models.unet import load_enhancer_model
+
+    m = load_enhancer_model("DL-Delta-1", path=tmp_path / "DL-Delta-1.keras")
+    assert all(np.dtype(w.dtype) == np.float32 for w in m.weights)
