@@ -123,14 +123,16 @@ def pilot_rate(p) -> float:
 
 
 def run_recipe(name: str, changes: dict, budget_s: float, eval_every_s: float, seed: int, work: Path,
-               test) -> list[dict]:
+               test, preset=None, label: str = "DL-Delta-1", on_rows=None, start=None) -> list[dict]:
+    """Train ``label`` under the study preset with ``changes`` (or under ``preset``, a named training
+    preset, into its weights folder), scoring it every ``eval_every_s`` training seconds."""
     import keras
 
-    from models.enhancer_presets import EnhancerPreset
+    from models.enhancer_presets import EnhancerPreset, get_preset
     from models.training import train_one
 
-    p = EnhancerPreset(**{**BASE, **changes})
-    if p.lr_schedule != "constant":
+    p = get_preset(preset) if preset is not None else EnhancerPreset(**{**BASE, **changes})
+    if p.lr_schedule != "constant" and preset is None:
         # the schedule spans the curriculum: size it to what the budget trains (pilot rate)
         rate = pilot_rate(p)
         gts = max(p.delta_stage_gts, int(rate * budget_s / (3 * p.delta_epochs)))
@@ -141,6 +143,9 @@ def run_recipe(name: str, changes: dict, budget_s: float, eval_every_s: float, s
     rows = []
     t0 = time.perf_counter()
     state = {"last": 0.0, "images": 0, "train_s": 0.0, "t_batch": None}
+    if start is not None:    # a resumed preset run continues its curve
+        state.update(last=float(start["train_seconds"]), images=int(start["images"]),
+                     train_s=float(start["train_seconds"]))
 
     class Probe(keras.callbacks.Callback):
         """Counts training images and training seconds (evaluation time excluded); scores the model."""
@@ -159,17 +164,22 @@ def run_recipe(name: str, changes: dict, budget_s: float, eval_every_s: float, s
             s = scores(gt, deg, predict(self.model, deg))
             rows.append({"recipe": name, "train_seconds": round(state["train_s"], 1), "images": state["images"],
                          "loss": loss, **s})
+            if on_rows is not None:
+                on_rows(rows)
             print(f"{name:28s} {state['train_s']:7.0f} s {state['images']:7d} img  face {s['face_rmse']:.4f}  "
                   f"valid {s['valid_rmse']:.4f} (input {s['valid_rmse_input']:.4f})  holes {s['hole_rmse']:.4f}  "
                   f"outline {s['outline_rmse']:.4f}", flush=True)
-            if state["train_s"] >= budget_s:
+            if preset is None and state["train_s"] >= budget_s:
                 self.model.stop_training = True
 
-    out = work / name
-    if out.exists():
-        shutil.rmtree(out)
-    train_one("DL-Delta-1", p, seed, out_dir=out, verbose=False, budget_seconds=budget_s * 1.5,
-              callbacks=[Probe()])
+    if preset is None:
+        out = work / name
+        if out.exists():
+            shutil.rmtree(out)
+        train_one(label, p, seed, out_dir=out, verbose=False, budget_seconds=budget_s * 1.5, callbacks=[Probe()])
+    else:   # the preset's own training (resumable, weights to results/weights/<preset>/), probed
+        res = train_one(label, p, seed, verbose=True, budget_seconds=budget_s, callbacks=[Probe()])
+        print(f"{name}: {res['status']}", flush=True)
     print(f"{name}: {time.perf_counter() - t0:.0f} s wall", flush=True)
     return rows
 
@@ -208,6 +218,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="results folder (default results/unets)")
     ap.add_argument("--force", action="store_true", help="rerun recipes already in the CSV")
+    ap.add_argument("--preset-run", default=None, metavar="PRESET",
+                    help="instead of the recipes: train LABEL under this training preset (e.g. cpu) into its "
+                         "weights folder for --budget-minutes (resumable), scored like the recipes")
+    ap.add_argument("--label", default="DL-Delta-1", help="with --preset-run: the enhancer to train")
     args = ap.parse_args(argv)
     from prnet_synth.atomic import atomic_write_csv, atomic_write_json, provenance
     from prnet_synth.paths import results_dir, work_dir
@@ -217,6 +231,20 @@ def main(argv=None) -> int:
     csv = out / "learning_study.csv"
     frame = pd.read_csv(csv) if csv.is_file() and not args.force else pd.DataFrame()
     test = test_pairs()
+    if args.preset_run:
+        name = f"{args.preset_run} preset ({args.label})"
+        before = frame
+
+        def save(rows):    # after every score: a kill keeps the curve so far
+            atomic_write_csv(csv, pd.concat([before, pd.DataFrame(rows)], ignore_index=True))
+
+        mine = frame[frame["recipe"] == name] if len(frame) else frame
+        rows = run_recipe(name, {}, args.budget_minutes * 60.0, args.eval_every, args.seed, work_dir("learning_study"),
+                          test, preset=args.preset_run, label=args.label, on_rows=save,
+                          start=mine.iloc[-1] if len(mine) else None)
+        frame = pd.concat([before, pd.DataFrame(rows)], ignore_index=True)
+        atomic_write_csv(csv, frame)
+        args.recipes = []
     for name in args.recipes:
         if len(frame) and name in set(frame["recipe"]):
             print(f"{name}: in {csv.name} already (--force reruns)")
