@@ -56,8 +56,7 @@ RECIPES = {
     "fresh_cosine": dict(fresh_degradations=True, lr_schedule="cosine", warmup_fraction=0.05, learning_rate=2e-3),
     "fresh_cosine_mae": dict(fresh_degradations=True, lr_schedule="cosine", warmup_fraction=0.05,
                              learning_rate=2e-3, loss="mae"),
-    "fresh_cosine_crop64": dict(fresh_degradations=True, lr_schedule="cosine", warmup_fraction=0.05,
-                                learning_rate=2e-3, train_size=64, batch_size=32),
+    # (crops below 128 px are impossible: DL-Delta pools 7 times, so its input side is a multiple of 128)
     "fresh_cosine_half_width": dict(fresh_degradations=True, lr_schedule="cosine", warmup_fraction=0.05,
                                     learning_rate=2e-3, width_multiplier=0.5),
     "fresh_cosine_bs16": dict(fresh_degradations=True, lr_schedule="cosine", warmup_fraction=0.05,
@@ -111,7 +110,10 @@ def pilot_rate(p) -> float:
     from models.training import _compile
     from models.unet import build_enhancer_network
 
-    net = build_enhancer_network("DL-Delta-1", width_for(p, "DL-Delta-1"), input_size=None, min_width=p.min_width)
+    from models.training import _train_input_size
+
+    net = build_enhancer_network("DL-Delta-1", width_for(p, "DL-Delta-1"), input_size=_train_input_size(p),
+                                 min_width=p.min_width)
     _compile(net, replace(p, lr_schedule="constant"))
     x = np.random.default_rng(0).random((p.batch_size, p.train_size, p.train_size, 1), np.float32)
     net.train_on_batch(x, x)
