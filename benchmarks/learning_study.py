@@ -187,7 +187,8 @@ def run_recipe(name: str, changes: dict, budget_s: float, eval_every_s: float, s
             shutil.rmtree(out)
         train_one(label, p, seed, out_dir=out, verbose=False, budget_seconds=budget_s * 1.5, callbacks=[Probe()])
     else:   # the preset's own training (resumable, weights to results/weights/<preset>/), probed
-        res = train_one(label, p, seed, verbose=True, budget_seconds=budget_s, callbacks=[Probe()])
+        res = train_one(label, p, seed, verbose=True, budget_seconds=budget_s, callbacks=[Probe()],
+                        export_on_stop=True)
         print(f"{name}: {res['status']}", flush=True)
     print(f"{name}: {time.perf_counter() - t0:.0f} s wall", flush=True)
     return rows

@@ -561,12 +561,14 @@ def _export(best_weights: Path, label: str, p: EnhancerPreset, weights: Path):
 def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=None, data=None,
               source: Optional[GroundTruthSource] = None, force: bool = False, verbose: bool = True,
               stop_after_epochs: Optional[int] = None, pair_cache: Optional[PairCache] = None,
-              budget_seconds: Optional[float] = None, callbacks: Sequence = ()) -> dict:
+              budget_seconds: Optional[float] = None, callbacks: Sequence = (), export_on_stop: bool = False) -> dict:
     """Train one enhancer (its previous DL-Delta model must exist). Returns a summary dict.
 
     ``stop_after_epochs``: return (unfinished, resumable) after that many epochs of this call.
     ``budget_seconds``: stop at the first epoch end after that much time in this call (resumable:
-    the next call continues there). ``callbacks``: more Keras callbacks for every ``fit``."""
+    the next call continues there). ``callbacks``: more Keras callbacks for every ``fit``.
+    ``export_on_stop``: when the budget stops the run, also export the best weights so far (provenance
+    ``complete: false``); a later call still resumes the schedule."""
     import keras
 
     p = get_preset(preset)
@@ -701,25 +703,14 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
                 if budget_hit[0]:
                     _say(verbose, f"{label}: time budget reached after {state.global_epoch} epochs; "
                                   "a later run continues from here")
+                if budget_hit[0] and export_on_stop and best_file.exists():
+                    _export_with_provenance(best_file, label, p, weights, seed, source, state, policy, strategy,
+                                            sessions, rows, complete=False)
+                    _say(verbose, f"{label}: best weights so far exported to {weights} (schedule not finished)")
                 return {"label": label, "status": "stopped", "global_epoch": state.global_epoch,
                         "seconds": state.seconds}
-    _export(best_file, label, p, weights)
-    from degrade import get_config
-
-    degrade_config = get_config("paper")     # what the training pairs were degraded with
-    record = provenance(
-        p.name, seed, source.description, model=label, best_loss=state.best, epochs=state.global_epoch,
-        seconds=round(state.seconds, 1), precision=policy, replicas=strategy.num_replicas_in_sync,
-        width_multiplier=width_for(p, label), min_width=p.min_width, train_size=p.train_size,
-        sheet_fraction=p.sheet_fraction, hole_weight=p.hole_weight, curriculum=[asdict(s) for s in sessions],
-        recipe={k: getattr(p, k) for k in ("batch_size", "learning_rate", "lr_schedule", "warmup_fraction", "loss",
-                                           "fresh_degradations", "full_size_stages", "full_size_batch")},
-        images_seen=int(sum(int(r["pairs"]) for r in rows)), stored_dtype="float16" if p.store_float16 else "float32",
-        degradation=degrade_config.to_dict())
-    # the code the training ran (started) with; the export may happen after later commits
-    record["code_version_at_export"] = record["code_version"]
-    record["code_version"] = state.code_version or record["code_version"]
-    atomic_write_json(weights.with_suffix(".json"), record)
+    _export_with_provenance(best_file, label, p, weights, seed, source, state, policy, strategy, sessions, rows,
+                            complete=True)
     state.done = True
     if state.latest and (work / state.latest).exists():
         (work / state.latest).unlink()
@@ -730,6 +721,32 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
     _say(verbose, f"{label}: done in {state.seconds:.0f} s, best loss {state.best:.5f} -> {weights}")
     return {"label": label, "weights": str(weights), "status": "trained", "best_loss": state.best,
             "epochs": state.global_epoch, "seconds": state.seconds}
+
+
+def _export_with_provenance(best_file, label, p, weights, seed, source, state, policy, strategy, sessions, rows,
+                            complete: bool):
+    """The weights file and its provenance record (``complete`` False: a time-boxed run stopped before
+    the end of its schedule; the record says how much of it was done)."""
+    _export(best_file, label, p, weights)
+    from degrade import get_config
+
+    degrade_config = get_config("paper")     # what the training pairs were degraded with
+    planned = sum(sess.images() for sess in sessions)
+    seen = int(sum(int(r["pairs"]) for r in rows))
+    record = provenance(
+        p.name, seed, source.description, model=label, best_loss=state.best, epochs=state.global_epoch,
+        seconds=round(state.seconds, 1), precision=policy, replicas=strategy.num_replicas_in_sync,
+        width_multiplier=width_for(p, label), min_width=p.min_width, train_size=p.train_size,
+        sheet_fraction=p.sheet_fraction, hole_weight=p.hole_weight, curriculum=[asdict(s) for s in sessions],
+        recipe={k: getattr(p, k) for k in ("batch_size", "learning_rate", "lr_schedule", "warmup_fraction", "loss",
+                                           "fresh_degradations", "full_size_stages", "full_size_batch")},
+        images_seen=seen, images_planned=int(planned), schedule_done=round(seen / max(planned, 1), 4),
+        complete=bool(complete), stored_dtype="float16" if p.store_float16 else "float32",
+        degradation=degrade_config.to_dict())
+    # the code the training ran (started) with; the export may happen after later commits
+    record["code_version_at_export"] = record["code_version"]
+    record["code_version"] = state.code_version or record["code_version"]
+    atomic_write_json(weights.with_suffix(".json"), record)
 
 
 def _say(verbose: bool, msg: str):

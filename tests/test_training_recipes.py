@@ -120,3 +120,20 @@ def test_cpu_preset_keeps_the_paper_structure_and_the_size_cap():
     params = sum(build_enhancer_network(l, width_for(cpu, l), input_size=None, min_width=cpu.min_width).count_params()
                  for l in ENHANCER_LABELS)
     assert params * 2 < 55e6
+
+
+def test_budget_stop_can_export_the_best_weights_so_far(tmp_path):
+    import json
+
+    kw = dict(delta_gts=4, delta_stage_gts=2, epochs=2, delta_epochs=2)
+    p = tiny_preset(**kw)
+    first = train_one("DL-Delta-1", p, 3, out_dir=tmp_path, data="toy", verbose=False, budget_seconds=1e-6,
+                      export_on_stop=True)
+    assert first["status"] == "stopped"
+    meta = json.loads((tmp_path / "DL-Delta-1.json").read_text())
+    # one epoch of 2 GTs x 3 variants of the 4 x 3 x 2 planned
+    assert meta["complete"] is False and meta["images_seen"] == 6 and meta["schedule_done"] == pytest.approx(0.25)
+    second = train_one("DL-Delta-1", p, 3, out_dir=tmp_path, data="toy", verbose=False)   # resumes, finishes
+    assert second["status"] == "trained" and second["epochs"] == 4
+    meta = json.loads((tmp_path / "DL-Delta-1.json").read_text())
+    assert meta["complete"] is True and meta["images_seen"] == 24 and meta["schedule_done"] == 1.0
