@@ -36,6 +36,10 @@ def main(argv=None) -> int:
                     help="not in the paper: share of face-free sheet ground truths per stage (0 <= F < 1)")
     ap.add_argument("--budget-minutes", type=float, default=None, metavar="M",
                     help="train as much as fits in M minutes, stop at an epoch end; a later run continues")
+    ap.add_argument("--gpu-tflops", type=float, default=989.0, metavar="T",
+                    help="with --plan: the GPU's dense mixed-precision peak in TFLOP/s (default 989, an H100 SXM)")
+    ap.add_argument("--gpu-utilisation", type=float, default=0.4, metavar="U",
+                    help="with --plan: the share of that peak the training reaches (default 0.4)")
     ap.add_argument("--plan", action="store_true",
                     help="train nothing: print what the training would cost (images, GFLOP/image, PFLOP)")
     args = ap.parse_args(argv)
@@ -72,6 +76,19 @@ def main(argv=None) -> int:
         print("PFLOP: training = 3 x forward FLOPs. hours: at the training rate benchmarks/bench_unets.py measured "
               "for the full network at 256 px (results/unets/bench_unets.json: "
               f"{rates.get('machine', 'not present')}); '-' where none applies.")
+        if not (args.gpu_tflops > 0 and 0 < args.gpu_utilisation <= 1):
+            ap.error("--gpu-tflops must be > 0 and --gpu-utilisation in (0, 1]")
+        sustained = args.gpu_tflops * 1e12 * args.gpu_utilisation
+        print(f"\nOn a GPU of {args.gpu_tflops:g} TFLOP/s peak at {100 * args.gpu_utilisation:g} % of it "
+              f"({sustained / 1e12:g} TFLOP/s sustained):")
+        print(f"{'model':<11} {'GPU hours':>10} {'pairs/s needed':>15}")
+        for r in rows:
+            sec = r["train_pflop"] * 1e15 / sustained
+            print(f"{r['label']:<11} {sec / 3600:>10.2f} {r['images'] / sec:>15,.0f}")
+        tot = sum(r["train_pflop"] for r in rows) * 1e15 / sustained
+        print(f"{'total':<11} {tot / 3600:>10.2f} {sum(r['images'] for r in rows) / tot:>15,.0f}")
+        print("pairs/s needed: degraded training pairs the input pipeline must deliver to keep that GPU busy "
+              "(benchmarks/bench_degrade.py measures what one CPU core delivers).")
         return 0
     t0 = time.perf_counter()
     try:

@@ -161,7 +161,7 @@ def test_committed_attack_report_is_consistent():
     assert (faces > A.RELIEF_BOUND_MM).all()
 
 
-@pytest.mark.xfail(strict=True, reason=QUICK_WEIGHTS_BREAK_BOUND)
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=QUICK_WEIGHTS_BREAK_BOUND)
 def test_committed_attack_results_within_bound():
     path = REPO / "results" / "schlett" / "attack_suite.csv"
     if not path.is_file():
@@ -177,7 +177,7 @@ def test_committed_attack_results_within_bound():
     assert (faces > A.RELIEF_BOUND_MM).all()
 
 
-@pytest.mark.xfail(strict=True, reason=QUICK_WEIGHTS_BREAK_BOUND)
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=QUICK_WEIGHTS_BREAK_BOUND)
 def test_trained_dl_enhancers_make_no_relief_on_a_flat_sheet():
     """Live check with the trained quick weights, where present."""
     from experiments.enhancers import UNET_LABELS

@@ -40,7 +40,7 @@ def test_steps_01_to_04_on_a_ground_truth_folder(gt_folder, results_tmp, monkeyp
     tiny = config.SchlettPreset("quick", n_test_pairs=4, eval_subjects=2, eval_sessions=1, kinect_limit=0,
                                 d435_limit=0, figure_samples=1, attack_repeats=1, batch_size=2, gt_chunk=3)
     monkeypatch.setitem(config.PRESETS, "quick", tiny)
-    args = parse(["--preset", "quick", "--gt-dir", str(root)], "test")
+    args = parse(["--preset", "quick", "--gt-dir", str(root), "--train", "quick"], "test")
     with caplog.at_level("WARNING"):
         steps.step01_ground_truth(args)
     # the bad files are named in the log, skipped and counted

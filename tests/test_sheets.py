@@ -78,11 +78,14 @@ def test_stage_pairs_hold_sheets_only_when_asked():
 
     gt = np.full((4, 256, 256), HOLE, np.uint16)
     gt[:, 64:192, 64:192] = 20000
+    yy = np.arange(256)[:, None]
+    gt[:, 64:192, 64:192] += (yy[64:192] * 10).astype(np.uint16)       # a depth ramp (a face range to scale)
+    want = np.where(gt == HOLE, HOLE, np.rint((gt.astype(float) - 20640) / 1270 * 65534)).astype(np.uint16)
     sess = Session("main", ("plain",), 0, 4, 4, 1)
     _, plain = stage_pairs(ArraySource(gt), sess, 0, seed=1, repeat=0, degrade_chunk=4)
-    np.testing.assert_array_equal(plain, gt)
+    np.testing.assert_array_equal(plain, want)          # the ground truths, scaled to their face range
     _, mixed = stage_pairs(ArraySource(gt), sess, 0, seed=1, repeat=0, degrade_chunk=4, sheet_fraction=0.5)
-    assert sum(not np.array_equal(m, g) for m, g in zip(mixed, gt)) == 2
+    assert sum(not np.array_equal(m, g) for m, g in zip(mixed, want)) == 2
 
 
 def test_train_cli_refuses_a_bad_sheet_fraction(capsys):
