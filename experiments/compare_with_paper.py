@@ -76,8 +76,9 @@ PAPER_DATA = {
     "chiu_table6_modalities_lock3dface": (("lock3dface",),),
 }
 # Tables whose paper data is itself synthetic, and the words of a label saying our synthetic data
-# follows the paper's recipe for it (Schlett Table IV: ``degrade``'s "paper" configuration, our
-# reading of III-B, labelled "paper-default degradation" by step 04's ``DATA_TABLE4``).
+# follows the paper's recipe for it (Schlett Table IV: ``degrade``'s "paper" configuration, III-B
+# calibrated to Table IV's non-learned rows, labelled "paper-default degradation" by step 04's
+# ``DATA_TABLE4``).
 CALIBRATED = {"schlett_table4": ("paperdefault",)}
 # Words of a label that declares synthetic or stand-in data.
 SYNTHETIC_WORDS = ("synthetic", "standin", "generator", "procedural")

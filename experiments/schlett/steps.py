@@ -38,7 +38,8 @@ __all__ = ["step01_ground_truth", "step02_test_pairs", "step03_train", "step04_t
 # IV-D ground truth: PRNet renders the face only (no occluder geometry), in any pose of the
 # colour input; the generator's random pose and expression, without occluders.
 GT_OPTIONS = dict(occluder="none")
-DATA_TABLE4 = "synthetic (generator ground truth, degrade paper-default degradation)"
+DATA_TABLE4 = ("synthetic (generator ground truth, degrade paper-default degradation, calibrated to Table IV's "
+               "non-learned rows)")
 
 
 # ----------------------------------------------------------------------------- resumability
@@ -78,6 +79,14 @@ def _upstream(step: str) -> dict:
 
 # Steps whose outputs do not depend on the DL enhancers' weights.
 WEIGHTS_FREE = {"01", "02", "03"}
+
+
+def _weights_used(label: str, args) -> str:
+    """For a DL enhancer, the weights preset it ran with ("cpu", "quick", ...); "" for the others."""
+    from experiments.enhancers import DL_LABELS
+    from prnet_synth.paths import resolve_weights_preset
+
+    return resolve_weights_preset(label, _wp(args)) if label in DL_LABELS else ""
 
 
 def _wp(args) -> str:
@@ -407,6 +416,7 @@ def step04_table4(args) -> list[Path]:
             seconds[l] += float(meta["seconds"].get(l, 0.0))
     table, per = tables.table4_from_values(values, status)
     table["data"] = DATA_TABLE4
+    table["weights"] = [_weights_used(l, args) for l in table["enhancer"]]
     prov = _prov(args, DATA_TABLE4)
     write_table("table4_synthetic_rmse", table, prov)
     write_table("table4_per_image", per, prov)
