@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce test venv bench clean-venv
+.PHONY: reproduce test venv bench clean-venv docs
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ reproduce: $(STAMP)
 
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q tests
+
+# README.md and REPRODUCTION_NOTES.md are built from docs/readme/*.md and docs/notes/*.md
+docs:
+	python3 docs/build.py
 
 bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m benchmarks.run_all
