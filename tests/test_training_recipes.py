@@ -114,7 +114,7 @@ def test_cpu_preset_keeps_the_paper_structure_and_the_size_cap():
     assert cpu.delta_repeats == paper.delta_repeats == 4
     # DL-Alpha's pre-sessions keep the paper's 7:6 ratio
     assert cpu.alpha_plain_pairs / cpu.alpha_blurred_pairs == pytest.approx(70 / 60, rel=0.01)
-    assert width_for(cpu, "DL-Delta-3") == 1.0 and {width_for(cpu, l) for l in ("DL-Alpha", "DL-Beta", "DL-Gamma")} == {0.5}
+    assert {width_for(cpu, l) for l in ENHANCER_LABELS} == {0.5}
     assert cpu.fresh_degradations and cpu.lr_schedule == "cosine" and cpu.store_float16
     # all seven as float16 within the 60 MB the issue allows (parameters x 2 bytes, plus file overhead)
     params = sum(build_enhancer_network(l, width_for(cpu, l), input_size=None, min_width=cpu.min_width).count_params()
