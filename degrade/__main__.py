@@ -103,18 +103,22 @@ def draw_figure(out: Path, gt, source: str, seed: int = 0) -> Path:
     from prnet_synth.atomic import atomic_open
     from prnet_synth.conventions import HOLE, colorize
 
-    from . import VARIANTS, degrade_batch
+    from . import VARIANTS, degrade_batch, normalize_ground_truth
 
-    cols = [("ground truth", gt)]
+    # the paper config degrades ground truth in its own scaling (face range); the camera stand-ins
+    # degrade the generator's 250 mm format, like real recordings; each group has its colour range
+    gt_paper = normalize_ground_truth(gt, "paper")
+    cols = [("ground truth", gt, 0), ("ground truth, paper scaling", gt_paper, 1)]
     for v in VARIANTS:
-        cols.append((f"paper: {v}", degrade_batch(gt, seed + 1, [v] * len(gt), "paper")))
+        cols.append((f"paper: {v}", degrade_batch(gt_paper, seed + 1, [v] * len(gt), "paper"), 1))
     for name in ("kinect_v1", "d435"):
-        cols.append((f"{name}: plain", degrade_batch(gt, seed + 1, "plain", name)))
+        cols.append((f"{name}: plain", degrade_batch(gt, seed + 1, "plain", name), 0))
     fig, axes = plt.subplots(len(gt), len(cols), figsize=(1.6 * len(cols), 1.7 * len(gt)), dpi=90)
     axes = np.atleast_2d(axes)
     for i in range(len(gt)):
-        lo, hi = _colour_range([batch for _, batch in cols], i, HOLE)
-        for j, (title, batch) in enumerate(cols):
+        ranges = {g: _colour_range([batch for _, batch, k in cols if k == g], i, HOLE) for g in (0, 1)}
+        for j, (title, batch, group) in enumerate(cols):
+            lo, hi = ranges[group]
             ax = axes[i, j]
             ax.imshow(colorize(batch[i], vmin=lo, vmax=hi))
             ax.set_xticks([])
