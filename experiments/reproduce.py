@@ -100,15 +100,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                     help="first step: a number (4 or 04) or a unique part of a script name")
     ap.add_argument("--only", nargs="*", default=None,
                     help="run only these steps (e.g. 4 05 attack); unknown or ambiguous ids are an error")
-    ap.add_argument("--weights", default="best", choices=("best", "paper", "cpu", "quick"),
-                    help="U-Net weights of the DL enhancers: 'best' (default) = per enhancer the best shipped "
-                         "preset under results/weights/ (paper > cpu > quick)")
-    ap.add_argument("--train", default="none", choices=("none", "quick", "cpu", "paper"),
-                    help="step 03 trains the U-Nets of this training preset (default none: evaluate the shipped "
-                         "weights); the later steps then use those weights")
-    ap.add_argument("--gt-dir", default=None, metavar="DIR",
-                    help="ground-truth PNG folder for steps 01 and 03 (e.g. PRNet on MegaFace); default: the "
-                         "procedural generator")
+    from experiments.schlett.cli import add_chain_arguments
+
+    add_chain_arguments(ap)
     ap.add_argument("--force", action="store_true", help="redo finished steps")
     ap.epilog = "steps: " + _valid_ids()
     args = ap.parse_args(argv)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["parse", "main_for"]
+__all__ = ["parse", "main_for", "add_chain_arguments"]
 
 DATA_KEYS = ("kinect", "d435")
 
@@ -28,14 +28,8 @@ def _data_items(items) -> dict:
     return out
 
 
-def parse(argv: Optional[list[str]], description: str, real_data: bool = True) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--preset", default="quick", choices=("quick", "paper"))
-    ap.add_argument("--seed", type=int, default=0)
-    if real_data:
-        ap.add_argument("--data", nargs="*", default=[], metavar="KIND=PATH",
-                        help="real data: kinect=<KinectFaceDB root> and/or d435=<recordings>; "
-                             "default: the embedded synthetic stand-in")
+def add_chain_arguments(ap: argparse.ArgumentParser) -> None:
+    """``--gt-dir``, ``--weights``, ``--train``: shared by the numbered scripts and ``experiments.reproduce``."""
     ap.add_argument("--gt-dir", default=None, metavar="DIR",
                     help="ground truth for steps 01 (test pairs) and 03 (training): a folder of 256x256 16-bit "
                          "depth PNGs, e.g. the one `python -m prnet_synth.synthesize` writes from MegaFace; "
@@ -45,7 +39,18 @@ def parse(argv: Optional[list[str]], description: str, real_data: bool = True) -
                          "or 'best' (default): per enhancer the best present, paper > cpu > quick")
     ap.add_argument("--train", default="none", choices=("none", "quick", "cpu", "paper"),
                     help="step 03: train the U-Nets of this training preset when their weights are missing "
-                         "(with --force: retrain them); default none: evaluate the shipped weights")
+                         "(with --force: retrain them), and use them; default none: evaluate the shipped weights")
+
+
+def parse(argv: Optional[list[str]], description: str, real_data: bool = True) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--preset", default="quick", choices=("quick", "paper"))
+    ap.add_argument("--seed", type=int, default=0)
+    if real_data:
+        ap.add_argument("--data", nargs="*", default=[], metavar="KIND=PATH",
+                        help="real data: kinect=<KinectFaceDB root> and/or d435=<recordings>; "
+                             "default: the embedded synthetic stand-in")
+    add_chain_arguments(ap)
     ap.add_argument("--force", action="store_true", help="redo work whose outputs exist")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
