@@ -265,7 +265,8 @@ def main(argv=None) -> int:
         atomic_write_csv(csv, frame)
     prov = provenance("study", args.seed, f"generator + paper-default degradation, {N_TEST} held-out test pairs",
                       budget_minutes=args.budget_minutes, base=BASE,
-                      recipes={k: RECIPES[k] for k in frame["recipe"].unique()})
+                      recipes={k: RECIPES[k] for k in frame["recipe"].unique() if k in RECIPES},
+                      preset_runs=[k for k in frame["recipe"].unique() if k not in RECIPES])
     atomic_write_json(out / "learning_study.json", prov)
     figure(frame, out / "learning_study.png")
     last = frame.groupby("recipe", sort=False).tail(1)
