@@ -140,7 +140,7 @@ def test_bound_check_flags_invented_nose():
 # attack_suite_summary.csv). That is a real finding about under-trained enhancers, kept visible here:
 # the two bound tests below are expected to fail with the quick weights and turn into failures
 # (strict) as soon as the committed weights respect the bound.
-QUICK_WEIGHTS_BREAK_BOUND = ("quick-preset U-Net weights put depth in front of flat/tilted/bent sheets (see "
+QUICK_WEIGHTS_BREAK_BOUND = ("the U-Net weights shipped so far (quick; cpu DL-Delta-1) put depth in front of flat/tilted/bent sheets (see "
                              "attack_suite_summary.csv); the 5 mm bound is for fully trained enhancers")
 
 
