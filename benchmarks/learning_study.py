@@ -93,15 +93,11 @@ def scores(gt: np.ndarray, deg: np.ndarray, out: np.ndarray) -> dict:
 
 
 def predict(model, deg: np.ndarray) -> np.ndarray:
-    from models.inference import layout_of
-    from models.unet import build_unet
+    from models.inference import any_size_copy
     from prnet_synth.conventions import from_float, to_float
 
     if model.input_shape[1] is not None and model.input_shape[1] != deg.shape[1]:
-        # the training model has the crop's fixed shape: score an any-size copy on whole images
-        twin = build_unet(layout_of(model), input_size=None, name=model.name)
-        twin.set_weights(model.get_weights())
-        model = twin
+        model = any_size_copy(model)   # the training model has the crop's fixed shape: score whole images
     out = []
     for i in range(0, len(deg), 8):
         x = to_float(deg[i:i + 8])[..., None]

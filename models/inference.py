@@ -36,7 +36,7 @@ if TYPE_CHECKING:                       # imported lazily at run time (see layou
     from .unet import UNetLayout
 
 __all__ = ["layout_of", "fold_batchnorm", "compile_for_inference", "size_multiple_of", "HOLE_FLOAT",
-           "to_float16_model", "to_float32_model"]
+           "to_float16_model", "to_float32_model", "any_size_copy"]
 
 #: a hole in the network convention (uint16 65535 / 65535)
 HOLE_FLOAT = 1.0
@@ -185,6 +185,12 @@ def _rebuilt(model, policy: str):
         keras.config.set_dtype_policy(prev)
     twin.set_weights([np.asarray(w).astype(v.dtype) for w, v in zip(model.get_weights(), twin.weights)])
     return twin
+
+
+def any_size_copy(model):
+    """A float32 copy of a U-Net (same weights) whose input takes any multiple of its size multiple, e.g.
+    to run a model trained on fixed-size crops on whole images."""
+    return _rebuilt(model, "float32")
 
 
 def to_float16_model(model):

@@ -680,12 +680,11 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
                           f"{len(deg)} pairs ({'+'.join(sess.variants)}) ready in {time.perf_counter() - ts:.1f} s")
             size, batch = stage_shape(p, sess, sj, gt.shape[1])
             fixed = model.input_shape[1]
-            if fixed is not None and fixed != size:   # images smaller than the crop: an any-size twin
-                twin = build_enhancer_network(label, width_for(p, label), input_size=None, min_width=p.min_width,
-                                              name=model.name)
-                twin.set_weights(model.get_weights())
-                _compile(twin, p, total_steps(p, sessions, strategy.num_replicas_in_sync))
-                model = twin
+            if fixed is not None and fixed != size:   # images smaller than the crop: an any-size copy
+                from .inference import any_size_copy
+
+                model = any_size_copy(model)
+                _compile(model, p, total_steps(p, sessions, strategy.num_replicas_in_sync))
             regen = None
             if p.fresh_degradations:
                 def regen(e, sess=sess, sj=sj):

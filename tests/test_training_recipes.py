@@ -137,3 +137,11 @@ def test_budget_stop_can_export_the_best_weights_so_far(tmp_path):
     assert second["status"] == "trained" and second["epochs"] == 4
     meta = json.loads((tmp_path / "DL-Delta-1.json").read_text())
     assert meta["complete"] is True and meta["images_seen"] == 24 and meta["schedule_done"] == 1.0
+
+
+def test_images_smaller_than_the_crop_train_through_an_any_size_copy(tmp_path):
+    from degrade.toyfaces import toy_faces
+
+    p = tiny_preset(delta_gts=2, delta_stage_gts=2, epochs=1, delta_epochs=1, train_size=256)
+    res = train_one("DL-Delta-1", p, 3, out_dir=tmp_path, data=toy_faces(2, size=128, seed=1), verbose=False)
+    assert res["status"] == "trained" and (tmp_path / "DL-Delta-1.keras").is_file()
