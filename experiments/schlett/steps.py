@@ -145,14 +145,20 @@ def _folder_signature(path) -> str:
             f"{max((st.st_mtime_ns for st in stats), default=0)}")
 
 
+def _data_id(path) -> str:
+    """``<name>#<12 hex digits>``: the resolved file or folder's name (no machine path in the stamps)
+    and a digest of ``_folder_signature``; a symlink to the same data gives the same id, another
+    file of the same name or changed content another one."""
+    return f"{Path(path).resolve().name}#{hashlib.sha1(_folder_signature(path).encode()).hexdigest()[:12]}"
+
+
 def _data_key(args) -> str:
     d = dict(getattr(args, "data", None) or {})
     if getattr(args, "gt_dir", None):
         d["gt"] = args.gt_dir
     if not d:
         return "embedded default"
-    return ";".join(f"{k}={Path(v).name}#{hashlib.sha1(_folder_signature(v).encode()).hexdigest()[:12]}"
-                    for k, v in sorted(d.items()))
+    return ";".join(f"{k}={_data_id(v)}" for k, v in sorted(d.items()))
 
 
 def _prov(args, data: str, **extra) -> dict:
@@ -437,8 +443,8 @@ def image_sets(args) -> tuple[ImageSet, ImageSet]:
     key = f"{args.preset}_s{args.seed}"
     out = []
     for cam in ("kinect", "d435"):
-        src = (f"{Path(d[cam]).name}_{hashlib.sha1(_folder_signature(d[cam]).encode()).hexdigest()[:12]}"
-               if cam in d else "synthetic")   # another folder of the same name is another set
+        # another file or folder of the same name, or changed content, is another set
+        src = _data_id(d[cam]).replace("#", "_") if cam in d else "synthetic"
         path = cache_dir("sets") / f"{cam}_{key}_{src}.npz"
         if path.is_file():
             try:
