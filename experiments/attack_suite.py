@@ -238,7 +238,9 @@ def evaluate(attacks: Sequence[dict], labels: Iterable[str], factory: Optional[C
 
     from prnet_synth.paths import resolve_weights_preset
 
-    make = factory or (lambda lab: get_enhancer(lab, preset=resolve_weights_preset(lab, preset)))
+    # the attacks are in IV-J's 25 cm format (a camera's view): networks trained on face-range depth
+    # see each input stretched to its own depth range and give millimetres back (enhancers.py)
+    make = factory or (lambda lab: get_enhancer(lab, preset=resolve_weights_preset(lab, preset), input_format="fixed"))
     stack = np.stack([a["input"] for a in attacks])
     rows, outputs = [], {}
     for label in labels:

@@ -22,6 +22,15 @@ channel count (HxWxC / NxHxWxC with C > 1) -> ValueError saying what was given. 
   size is accepted: the U-Nets' input is padded with holes to the size multiple they need and the
   output cropped back (``models.inference.compile_for_inference``).
 
+Keyword ``input_format`` (deep-learning U-Nets only): the depth format of the images given, "fixed"
+(IV-J's 25 cm from the nearest pixel: real recordings, the Kinect/D435 stand-ins, the attack suite,
+the real-time PAD) or "face_range" (IV-A: each image stretched to its face depth range, the Table IV
+pairs); None (default) = the format the network was trained on, passed as is. Weights trained on
+face-range ground truth (their provenance JSON says ``degradation.gt_normalization``) are given a
+"fixed" image stretched to its own depth range (``degrade.face_range_scale``) and their output is
+put back (``degrade.face_range_unscale``), so the network sees the format it learnt and the caller
+gets millimetres in its own format. Hand-crafted enhancers and DDRNet-dn ignore the keyword.
+
 Every keyword is accepted by every label (irrelevant ones are ignored) so that one loop can build
 all enhancers with the same settings; unknown keywords raise TypeError.
 """
@@ -39,7 +48,7 @@ from .realsense_filters import TABLE_II, FilterSpec, apply_filter, resolve_backe
 
 __all__ = ["LABELS", "HANDCRAFTED_LABELS", "DL_LABELS", "UNET_LABELS", "Enhancer", "NoneEnhancer",
            "RealSenseEnhancer", "KerasEnhancer", "EnhancerUnavailableError", "get_enhancer",
-           "upscale_bilinear_valid", "DL_BATCH_SIZE"]
+           "upscale_bilinear_valid", "DL_BATCH_SIZE", "INPUT_FORMATS"]
 
 _log = logging.getLogger(__name__)
 
@@ -48,7 +57,8 @@ UNET_LABELS = ("DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta-1", "DL-Delta-2", "D
 DL_LABELS = UNET_LABELS + ("DDRNet-dn",)
 LABELS = ("None",) + HANDCRAFTED_LABELS + DL_LABELS
 
-_KWARGS = ("backend", "weights", "preset", "batch_size")
+_KWARGS = ("backend", "weights", "preset", "batch_size", "input_format")
+INPUT_FORMATS = ("fixed", "face_range")
 
 
 class EnhancerUnavailableError(RuntimeError):
@@ -265,9 +275,13 @@ class KerasEnhancer(Enhancer):
 
     kind = "dl"
 
-    def __init__(self, label: str, weights=None, preset: str = "best", batch_size: int = DL_BATCH_SIZE):
+    def __init__(self, label: str, weights=None, preset: str = "best", batch_size: int = DL_BATCH_SIZE,
+                 input_format: str | None = None):
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if input_format is not None and input_format not in INPUT_FORMATS:
+            raise ValueError(f"{label}: unknown input_format {input_format!r}; valid: {', '.join(INPUT_FORMATS)} or None")
+        self.input_format = input_format
         _check_preset(label, preset)
         self.label = label
         self.weights = weights
@@ -283,6 +297,19 @@ class KerasEnhancer(Enhancer):
         self.batch_size = int(batch_size)
         self._model = None
         self._infer = None          # the compiled inference form (models.inference), made on first use
+        self._trained_format = None  # the ground-truth format of the weights' training, read on load
+
+    @property
+    def trained_format(self) -> str:
+        """The depth format the loaded network was trained on ("fixed" or "face_range")."""
+        self.load()
+        return self._trained_format
+
+    @property
+    def rescales(self) -> bool:
+        """Whether inputs are stretched to the face range before the network (see the module docstring)."""
+        return (self.input_format == "fixed" and self.label != "DDRNet-dn"
+                and self.trained_format == "face_range")
 
     def _default_path(self):
         from prnet_synth.paths import weights_path
@@ -312,6 +339,16 @@ class KerasEnhancer(Enhancer):
             raise EnhancerUnavailableError(
                 f"{self.label}: trained weights not found ({exc}); {_how_to_get(self.label, where)}"
             ) from exc
+        if self.label == "DDRNet-dn":
+            self._trained_format = "fixed"
+        else:
+            from models.unet import trained_depth_format
+
+            self._trained_format = trained_depth_format(where)
+        if self.input_format is not None and self.input_format != self._trained_format:
+            _log.info("%s: trained on %s depth, given %s depth%s", self.label, self._trained_format,
+                      self.input_format, ": each image is stretched to its depth range and back"
+                      if self._trained_format == "face_range" else " (passed as is)")
         self._model = model
         return model
 
@@ -321,6 +358,11 @@ class KerasEnhancer(Enhancer):
             from models.inference import compile_for_inference
 
             self._infer = compile_for_inference(model)
+        lo = hi = None
+        if self.rescales:
+            from degrade.groundtruth import face_range_scale
+
+            frames, lo, hi = face_range_scale(frames)
         out = np.empty(frames.shape, np.uint16)
         for start in range(0, len(frames), self.batch_size):
             chunk = to_float(frames[start:start + self.batch_size])[..., None]
@@ -328,6 +370,10 @@ class KerasEnhancer(Enhancer):
             if y.shape[:3] != chunk.shape[:3]:
                 raise RuntimeError(f"{self.label}: model returned shape {y.shape} for input {chunk.shape}")
             out[start:start + len(chunk)] = from_float(y.reshape(chunk.shape[:3]))
+        if lo is not None:
+            from degrade.groundtruth import face_range_unscale
+
+            out = face_range_unscale(out, lo, hi)
         return out
 
 
@@ -347,7 +393,8 @@ def get_enhancer(label: str, **kwargs) -> Enhancer:
         return RealSenseEnhancer(label, TABLE_II[label], backend=kwargs.get("backend", "auto"))
     if label in DL_LABELS:
         return KerasEnhancer(label, weights=kwargs.get("weights"), preset=kwargs.get("preset", "best"),
-                             batch_size=kwargs.get("batch_size", DL_BATCH_SIZE))
+                             batch_size=kwargs.get("batch_size", DL_BATCH_SIZE),
+                             input_format=kwargs.get("input_format"))
     raise KeyError(f"unknown enhancer label {label!r}; known: {', '.join(LABELS)}")
 
 

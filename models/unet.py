@@ -33,6 +33,7 @@ __all__ = [
     "TABLE_III", "LAYOUTS", "UNetLayout", "ENHANCER_LABELS", "base_label", "build_enhancer_network",
     "build_unet", "load_enhancer_model", "trainable_count", "conv_flops", "size_multiple", "scaled_layout",
     "preset_names", "check_preset_name", "check_model_label", "label_of_model_name",
+    "trained_depth_format",
 ]
 
 #: Trainable parameter counts, Table III of the paper.
@@ -298,6 +299,26 @@ def check_model_label(model, label: str, where: str = "model") -> None:
         raise ValueError(f"{where}: the model {model.name!r} has a layout that is not {label}'s "
                          f"(levels, kernel, convs, upsampling, batch-norm: {_structure(layout)}, "
                          f"expected {_structure(expected)})")
+
+
+def trained_depth_format(weights: os.PathLike | str) -> str:
+    """The ground-truth depth format a trained enhancer learnt: ``degradation.gt_normalization`` of the
+    provenance JSON beside ``weights`` ("face_range" or "fixed"); "fixed" when the JSON or the field
+    is missing (weights from before the calibration were trained on the fixed 250 mm format). An
+    unreadable JSON or an unknown value raises ValueError naming the file."""
+    import json
+
+    meta = Path(weights).with_suffix(".json")
+    if not meta.is_file():
+        return "fixed"
+    try:
+        data = json.loads(meta.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{meta}: unreadable provenance JSON ({exc})") from None
+    fmt = (data.get("degradation") or {}).get("gt_normalization", "fixed") if isinstance(data, dict) else "fixed"
+    if fmt not in ("fixed", "face_range"):
+        raise ValueError(f"{meta}: unknown degradation.gt_normalization {fmt!r} (expected 'fixed' or 'face_range')")
+    return fmt
 
 
 def load_enhancer_model(label: str, path: Optional[os.PathLike | str] = None, preset: str = "quick"):

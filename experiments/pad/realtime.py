@@ -188,11 +188,12 @@ class KerasModelEnhancer:
 
     kind = "keras"
 
-    def __init__(self, model, label: str):
+    def __init__(self, model, label: str, face_range: bool = False):
         from models.inference import compile_for_inference
 
         self.label = label
         self.model = model
+        self.face_range = bool(face_range)   # stretch each frame to its depth range and back (enhancers.py)
         self._fn = compile_for_inference(model)
 
     def enhance(self, depth: np.ndarray) -> np.ndarray:
@@ -200,8 +201,14 @@ class KerasModelEnhancer:
 
         arr = check_depth(depth, f"{self.label} input")
         frames = arr if arr.ndim == 3 else arr[None]
+        if self.face_range:
+            from degrade.groundtruth import face_range_scale, face_range_unscale
+
+            frames, lo, hi = face_range_scale(frames)
         y = np.asarray(self._fn(to_float(frames)[..., None]), np.float32).reshape(frames.shape)
         out = from_float(y)
+        if self.face_range:
+            out = face_range_unscale(out, lo, hi)
         return out if arr.ndim == 3 else out[0]
 
     __call__ = enhance
@@ -221,9 +228,10 @@ def make_enhancer(label: str = "DL-Delta-1", tflite: Optional[str] = None, weigh
 
     if label not in LABELS:
         raise ValueError(f"unknown enhancer {label!r}; known: {', '.join(LABELS)}")
-    enh = get_enhancer(label, weights=weights, preset=preset, batch_size=1)
+    # frames are in IV-J's 25 cm format: networks trained on face-range depth see them stretched
+    enh = get_enhancer(label, weights=weights, preset=preset, batch_size=1, input_format="fixed")
     if hasattr(enh, "load"):
-        return KerasModelEnhancer(enh.load(), enh.label)
+        return KerasModelEnhancer(enh.load(), enh.label, face_range=enh.rescales)
     return enh
 
 

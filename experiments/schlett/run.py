@@ -42,7 +42,7 @@ class EnhancerRun:
 _MADE: dict = {}
 
 
-def _default_factory(preset: str, batch_size: int) -> Callable:
+def _default_factory(preset: str, batch_size: int, input_format: Optional[str] = None) -> Callable:
     """``get_enhancer`` with the weights of ``preset``; enhancers are kept for the process (a model
     is loaded once, not once per shard) and rebuilt when their weights file changed."""
     from experiments.enhancers import get_enhancer
@@ -51,11 +51,11 @@ def _default_factory(preset: str, batch_size: int) -> Callable:
         from prnet_synth.paths import resolve_weights_preset
 
         chosen = resolve_weights_preset(label, preset)
-        key = (label, chosen, batch_size, _weights_stamp(label, chosen))
+        key = (label, chosen, batch_size, input_format, _weights_stamp(label, chosen))
         if key not in _MADE:
             if label in _dl_labels():
                 log.info("%s: weights of preset %s (asked: %s)", label, chosen, preset)
-            _MADE[key] = get_enhancer(label, preset=chosen, batch_size=batch_size)
+            _MADE[key] = get_enhancer(label, preset=chosen, batch_size=batch_size, input_format=input_format)
         return _MADE[key]
 
     return make
@@ -96,12 +96,13 @@ def _unavailable_status(exc: Exception) -> str:
 
 def run_enhancers(images: np.ndarray, labels: Iterable[str], cache: Optional[Path] = None,
                   preset: str = "best", batch_size: int = 8,
-                  factory: Optional[Callable] = None) -> dict[str, EnhancerRun]:
+                  factory: Optional[Callable] = None, input_format: Optional[str] = None) -> dict[str, EnhancerRun]:
     """Enhance ``images`` (uint16 NxHxW) with each label; see the module docstring.
 
     ``factory(label)`` builds an enhancer (default: ``experiments.enhancers.get_enhancer`` with the
     weights of ``preset``: "quick", "cpu", "paper", or "best" = the best shipped, paper > cpu > quick);
-    tests pass stand-ins.
+    tests pass stand-ins. ``input_format``: the depth format of ``images`` ("fixed" = 25 cm, IV-J;
+    "face_range"; None = as the networks were trained), passed to ``get_enhancer``.
     """
     from experiments.enhancers import EnhancerUnavailableError
 
@@ -109,7 +110,7 @@ def run_enhancers(images: np.ndarray, labels: Iterable[str], cache: Optional[Pat
     if imgs.dtype != np.uint16 or imgs.ndim != 3:
         raise ValueError(f"run_enhancers: expected uint16 NxHxW, got {imgs.dtype} {imgs.shape}")
     digest = array_digest(imgs)
-    make = factory or _default_factory(preset, batch_size)
+    make = factory or _default_factory(preset, batch_size, input_format)
     out: dict[str, EnhancerRun] = {}
     for label in labels:
         path = None if cache is None else Path(cache) / f"{label}.npz"
@@ -117,7 +118,8 @@ def run_enhancers(images: np.ndarray, labels: Iterable[str], cache: Optional[Pat
             try:
                 arrays, meta = load_arrays(path)
                 if (meta.get("digest") == digest and meta.get("preset") == preset
-                        and meta.get("weights", "") == _weights_stamp(label, preset)):
+                        and meta.get("weights", "") == _weights_stamp(label, preset)
+                        and meta.get("input_format") == input_format):
                     out[label] = EnhancerRun(label, OK, arrays["output"], float(meta.get("seconds", 0.0)), "cached")
                     continue
             except (ValueError, KeyError) as exc:
@@ -137,6 +139,7 @@ def run_enhancers(images: np.ndarray, labels: Iterable[str], cache: Optional[Pat
         log.info("%s: %d images in %.1f s", label, len(imgs), secs)
         if path is not None:
             save_arrays(path, {"digest": digest, "preset": preset, "seconds": secs, "label": label,
-                                     "weights": _weights_stamp(label, preset)}, output=res)
+                                     "weights": _weights_stamp(label, preset), "input_format": input_format},
+                        output=res)
         out[label] = EnhancerRun(label, OK, res, secs)
     return out

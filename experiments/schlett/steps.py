@@ -468,7 +468,9 @@ def image_sets(args) -> tuple[ImageSet, ImageSet]:
 def _set_runs(args, iset: ImageSet, labels) -> dict:
     P = get_preset(args.preset)
     tag = f"{iset.camera}_{'real' if 'synthetic' not in iset.data else 'synthetic'}_{args.preset}_s{args.seed}"
-    return run_enhancers(iset.depth, labels, cache=cache_dir("runs", tag), preset=_wp(args), batch_size=P.batch_size)
+    # the sets are in IV-J's 25 cm format; networks trained on face-range depth see it stretched (enhancers.py)
+    return run_enhancers(iset.depth, labels, cache=cache_dir("runs", tag), preset=_wp(args), batch_size=P.batch_size,
+                         input_format="fixed")
 
 
 def _status(runs: dict) -> dict:
