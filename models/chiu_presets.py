@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Optional
 
 __all__ = ["DepthNetConfig", "RecognitionConfig", "ChiuPreset", "PRESETS", "get_preset"]
 
@@ -84,6 +85,14 @@ class ChiuPreset:
     # photos, poses mostly within 30 degrees, few occlusions)
     rec_train_options: dict = field(default_factory=lambda: {"occluder": "none", "yaw_range": 30.0,
                                                              "pitch_range": 15.0, "roll_range": 10.0})
+    # DepthNet's training data: None = the synthetic stand-in; a BU-3DFE folder (set from the command
+    # line, never stored here) = its first ``depthnet_train_identities`` subjects (paper: 90), each
+    # scan rendered at ``depthnet_poses_per_scan`` poses (frontal + random yaw/pitch). Mask source of
+    # the training targets: "generator" (the procedural generator's 7 classes, stand-in only) or
+    # "dlib" (landmark polygons, the substitute for real data; experiments/chiu/masks.py).
+    depthnet_data: Optional[str] = None
+    depthnet_poses_per_scan: int = 3
+    mask_source: str = "generator"
 
 
 PRESETS: dict[str, ChiuPreset] = {

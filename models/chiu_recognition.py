@@ -105,16 +105,21 @@ def build_branch_stages(channels: int, cfg: RecognitionConfig, name: str) -> lis
 
 
 class SpatialAttention(layers.Layer):
-    """CBAM spatial attention: sigmoid(conv_k([mean_c(x), max_c(x)])) -> (N,H,W,1)."""
+    """CBAM spatial attention [35]: ``sigmoid(BN(conv_k([mean_c(x), max_c(x)])))`` -> (N,H,W,1).
 
-    def __init__(self, kernel: int = 7, **kwargs):
+    As CBAM's reference ``SpatialGate`` (a ``BasicConv`` = bias-free conv + BatchNorm, no ReLU): the
+    BatchNorm keeps the pre-sigmoid map standardised whatever the scale of the mask features; without
+    it the map saturates at 1 within a few steps and is then the same for every face."""
+
+    def __init__(self, kernel: int = 7, bn_momentum: float = 0.99, **kwargs):
         super().__init__(**kwargs)
-        self.conv = layers.Conv2D(1, kernel, padding="same", activation="sigmoid")
+        self.conv = layers.Conv2D(1, kernel, padding="same", use_bias=False)
+        self.bn = layers.BatchNormalization(momentum=bn_momentum, epsilon=1e-5)
 
-    def call(self, x):
+    def call(self, x, training=False):
         avg = tf.reduce_mean(x, axis=-1, keepdims=True)
         mx = tf.reduce_max(x, axis=-1, keepdims=True)
-        return self.conv(tf.concat([avg, mx], axis=-1))
+        return tf.sigmoid(self.bn(self.conv(tf.concat([avg, mx], axis=-1)), training=training))
 
 
 class ArcFace(layers.Layer):
@@ -133,6 +138,11 @@ class ArcFace(layers.Layer):
 
     def cosine(self, emb):
         return tf.matmul(tf.math.l2_normalize(emb, axis=1), tf.math.l2_normalize(self.w, axis=0))
+
+    def plain_logits(self, emb):
+        """``s * cos(theta)`` for every class, no margin: the logits that classify (test time, accuracy).
+        The margin logits of ``call`` lower the true class on purpose and only serve the loss."""
+        return self.scale * self.cosine(emb)
 
     def call(self, emb, labels):
         cos = tf.clip_by_value(self.cosine(emb), -1.0 + 1e-7, 1.0 - 1e-7)
@@ -174,7 +184,7 @@ class MaskGuidedRecognizer(keras.Model):
         self.rgb_stages = build_branch_stages(3, cfg, "rgb")
         self.depth_stages = build_branch_stages(1, cfg, "depth")
         self.mask_stages = build_branch_stages(mask_classes, cfg, "mask")[:-1]  # no head: feeds SAM only
-        self.sams = {s: SpatialAttention(cfg.sam_kernel, name=f"sam{s}") for s in cfg.sam_stages}
+        self.sams = {s: SpatialAttention(cfg.sam_kernel, cfg.bn_momentum, name=f"sam{s}") for s in cfg.sam_stages}
         self.arc_rgb = ArcFace(n_classes, cfg.arc_scale, cfg.arc_margin, name="arc_rgb")
         self.arc_depth = ArcFace(n_classes, cfg.arc_scale, cfg.arc_margin, name="arc_depth")
         self.trackers = {k: keras.metrics.Mean(name=k) for k in
@@ -204,7 +214,7 @@ class MaskGuidedRecognizer(keras.Model):
             if s <= max(self.cfg.sam_stages):
                 x_m = self.mask_stages[s](x_m, training=training)
             if s in self.sams:
-                att = self.sams[s](x_m)
+                att = self.sams[s](x_m, training=training)
                 x_rgb = x_rgb * att
                 x_d = x_d * att
         f_rgb = self.rgb_stages[-1](x_rgb, training=training)
@@ -218,7 +228,7 @@ class MaskGuidedRecognizer(keras.Model):
         for s in range(max(self.cfg.sam_stages) + 1):
             x_m = self.mask_stages[s](x_m, training=False)
             if s in self.sams:
-                maps[s] = np.asarray(self.sams[s](x_m))[..., 0]
+                maps[s] = np.asarray(self.sams[s](x_m, training=False))[..., 0]
         return maps
 
     def call(self, inputs, training=False):
@@ -243,8 +253,11 @@ class MaskGuidedRecognizer(keras.Model):
         total_d = (1.0 - c.lambda_1) * cls_d + c.lambda_1 * cmfl_d + c.lambda_2 * sa_d           # eq. 13
         reg = tf.add_n(self.losses) if self.losses else 0.0
         loss = total_rgb + total_d + reg
+        # accuracy from the margin-free logits: with the margin logits the true class is pushed down
+        # by s * (cos(theta) - cos(theta + m)), so an untrained net scores below chance
         return loss, {"loss": loss, "cls_rgb": cls_rgb, "cls_depth": cls_d, "cmfl_rgb": cmfl_rgb,
-                      "cmfl_depth": cmfl_d, "sa_rgb": sa_rgb, "sa_depth": sa_d}, logits_rgb, logits_d
+                      "cmfl_depth": cmfl_d, "sa_rgb": sa_rgb, "sa_depth": sa_d}, \
+            self.arc_rgb.plain_logits(f_rgb), self.arc_depth.plain_logits(f_d)
 
     def _update(self, values, labels, logits_rgb, logits_d):
         for k, v in values.items():
@@ -254,7 +267,7 @@ class MaskGuidedRecognizer(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
-        inputs, labels = data
+        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             loss, values, lr_, ld_ = self._compute_losses(inputs, labels, training=True)
         variables = self.trainable_variables
@@ -263,7 +276,7 @@ class MaskGuidedRecognizer(keras.Model):
         return self._update(values, labels, lr_, ld_)
 
     def test_step(self, data):
-        inputs, labels = data
+        inputs, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         _, values, lr_, ld_ = self._compute_losses(inputs, labels, training=False)
         return self._update(values, labels, lr_, ld_)
 

@@ -140,3 +140,148 @@ def test_protocols():
     assert q["probe_set_1"] == []  # subject 002 has no gallery image
     with pytest.raises(ValueError):
         S.identification_protocol(recs, "nope")
+
+
+def _png(path, img):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), img)
+
+
+def test_texas_range_and_portrait(tmp_path):
+    # Texas 3DFR: 8-bit range PNG (larger = closer) + portrait PNG; 0 = no range
+    rng_img = np.zeros((20, 20), np.uint8)
+    rng_img[5:15, 5:15] = 245
+    rng_img[9:11, 9:11] = 255                       # the nearest patch, 10 grey levels in front
+    por = np.zeros((20, 20, 3), np.uint8)
+    por[...] = (40, 90, 200)                         # RGB
+    for subj, shot in (("001", "01"), ("001", "02"), ("002", "01")):
+        _png(tmp_path / "PreprocessedImages" / f"{subj}_{shot}_Range.png", rng_img)
+        _png(tmp_path / "PreprocessedImages" / f"{subj}_{shot}_Portrait.png", por[..., ::-1])
+    recs = S.list_texas(tmp_path)
+    assert [r.subject for r in recs] == ["001", "001", "002"]
+    assert all(r.texture is not None and r.texture.name.endswith("_Portrait.png") for r in recs)
+    out = S.load_record(recs[0], size=20)
+    d = out["depth"]
+    assert d[10, 10] == 0                            # nearest point = 0
+    # 10 grey levels at the default 1 mm per level = 10 mm = 10 * 65535 / 250 units
+    assert abs(int(d[6, 6]) - round(10 * 65535 / 250)) <= 1
+    assert d[0, 0] == HOLE and tuple(out["rgb"][3, 3]) == (40, 90, 200)
+    p = S.identification_protocol(recs, "Texas")
+    assert p["gallery"] == [0, 2] and p["probe"] == [1]
+
+
+def _lock_clip(root, session, subset, subj, n_frames, colour="frames"):
+    clip = root / session / subset / subj / f"{subj}_clip"
+    for k in range(n_frames):
+        d = np.zeros((12, 16), np.uint16)
+        d[3:9, 4:12] = 800 + k                       # mm
+        _png(clip / "DEPTH" / f"{k:03d}_DEPTH.png", d)
+        if colour == "frames":
+            c = np.zeros((12, 16, 3), np.uint8)
+            c[..., 0] = 10 * (k + 1)                 # red channel tells the frame
+            c[..., 1] = 77
+            _png(clip / "COLOR" / f"{k:03d}_COLOR.png", c[..., ::-1])
+    if colour == "video":
+        vw = cv2.VideoWriter(str(clip / "color.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (16, 12))
+        assert vw.isOpened()
+        for k in range(n_frames):
+            c = np.zeros((12, 16, 3), np.uint8)
+            c[..., 2] = 60 * (k + 1)                 # BGR: red grows with the frame number
+            vw.write(c)
+        vw.release()
+    return clip
+
+
+def test_lock3dface_reads_the_colour_stream(tmp_path):
+    _lock_clip(tmp_path, "session1", "neutral", "001", 2)
+    _lock_clip(tmp_path, "session1", "pose", "001", 1)
+    _lock_clip(tmp_path, "session2", "neutral", "001", 1, colour="video")
+    _lock_clip(tmp_path, "session1", "expression", "002", 1)
+    recs = S.list_lock3dface(tmp_path)
+    assert len(recs) == 5                            # colour frames are not listed as records
+    by = {(r.session, r.variant, r.subject, r.path.name): r for r in recs}
+    r1 = by[(1, "neutral", "001", "001_DEPTH.png")]
+    assert r1.texture.name == "001_COLOR.png"
+    out = S.load_record(r1, size=8)
+    # the colour of frame 1 (red 20, green 77), not black; centre-cropped 12x12 -> 8x8
+    assert out["rgb"].shape == (8, 8, 3) and tuple(out["rgb"][4, 4]) == (20, 77, 0)
+    assert out["depth"][4, 4] == 0 and out["depth"][0, 0] == HOLE
+    vid = by[(2, "neutral", "001", "000_DEPTH.png")]
+    assert vid.texture.name == "color.avi"
+    frame = S.load_record(vid, size=8)["rgb"]
+    assert abs(int(frame[4, 4, 0]) - 60) <= 8 and frame[4, 4, 1] <= 8   # lossy codec: near (60, 0, 0)
+    q = S.identification_protocol(recs, "Lock3DFace")
+    names = [(recs[i].session, recs[i].variant, recs[i].path.name) for i in q["gallery"]]
+    assert names == [(1, "neutral", "000_DEPTH.png")]
+    assert len(q["probe_set_2"]) == 1 and len(q["probe_set_4"]) == 1 and q["probe_set_1"] == []
+
+
+def test_lock3dface_without_colour_names_the_file(tmp_path):
+    clip = _lock_clip(tmp_path, "session1", "neutral", "003", 1, colour=None)
+    rec = S.list_lock3dface(tmp_path)[0]
+    assert rec.texture is None
+    with pytest.raises(S.ScanFormatError, match="000_DEPTH.png.*no colour frame"):
+        S.load_record(rec, size=8)
+    assert clip.is_dir()
+
+
+def face_vrml(path, sample, step=4, mm_per_px=0.9):
+    """A BU-3DFE-format scan (VRML 2.0 IndexedFaceSet in mm + ``_F3D.bmp`` texture) made from a
+    procedural face: its depth image as a grid mesh, its colour image as the texture."""
+    from prnet_synth.conventions import UNITS_PER_MM
+
+    d = sample["depth"][::step, ::step]
+    h, w = d.shape
+    valid = d != HOLE
+    idx = -np.ones((h, w), int)
+    idx[valid] = np.arange(valid.sum())
+    rows, cols = np.nonzero(valid)
+    pts = [(c * step * mm_per_px, -r * step * mm_per_px, -float(d[r, c]) / UNITS_PER_MM) for r, c in zip(rows, cols)]
+    n = sample["rgb"].shape[0]
+    uv = [((c * step + 0.5) / n, 1.0 - (r * step + 0.5) / n) for r, c in zip(rows, cols)]
+    faces = []
+    for r in range(h - 1):
+        for c in range(w - 1):
+            q = idx[r, c], idx[r, c + 1], idx[r + 1, c + 1], idx[r + 1, c]
+            if min(q) >= 0:
+                faces.append(f"{q[0]}, {q[3]}, {q[2]}, {q[1]}, -1")
+    txt = "#VRML V2.0 utf8\nTransform { children [ Shape { geometry IndexedFaceSet {\n"
+    txt += " coord Coordinate { point [\n" + ",\n".join(f"{x:.3f} {y:.3f} {z:.3f}" for x, y, z in pts) + " ] }\n"
+    txt += " texCoord TextureCoordinate { point [ " + ", ".join(f"{u:.5f} {v:.5f}" for u, v in uv) + " ] }\n"
+    txt += " coordIndex [ " + ",\n".join(faces) + " ]\n texCoordIndex [ " + ",\n".join(faces) + " ]\n} } ] }\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(txt)
+    cv2.imwrite(str(path.with_suffix(".bmp")), sample["rgb"][..., ::-1])
+
+
+def bu3dfe_fixture(root, seed=21):
+    from prnet_synth import procedural
+
+    faces = procedural.generate(3, seed, frontal=True, expression="neutral", identities=2)
+    face_vrml(root / "F0001" / "F0001_NE00WH_F3D.wrl", faces[0])
+    face_vrml(root / "F0001" / "F0001_HA02WH_F3D.wrl", faces[2])
+    face_vrml(root / "M0002" / "M0002_NE00AE_F3D.wrl", faces[1])
+    return faces
+
+
+def test_bu3dfe_depthnet_training_set(tmp_path):
+    from experiments.chiu.masks import BACKGROUND
+    from experiments.chiu.pipeline import bu3dfe_depthnet_data
+
+    bu3dfe_fixture(tmp_path)
+    train = bu3dfe_depthnet_data(tmp_path, 96, "dlib", seed=0, split="train", train_subjects=1, poses_per_scan=2)
+    # the first subject's 2 scans x 2 poses; renders where dlib finds no face are dropped
+    assert set(train["subject"]) == {"F0001"} and 2 <= len(train["rgb"]) <= 4
+    assert train["rgb"].shape[1:] == (96, 96, 3) and train["depth"].dtype == np.uint16
+    for rgb, depth, mask in zip(train["rgb"], train["depth"], train["mask"]):
+        face = mask != BACKGROUND
+        valid = depth != HOLE
+        # the dlib face polygon lies on the scan: mostly on valid depth, and the texture is the face's
+        assert (face & valid).sum() > 0.8 * face.sum() and face.sum() > 0.15 * valid.sum()
+        assert rgb[valid].mean() > 40
+    test = bu3dfe_depthnet_data(tmp_path, 96, None, split="test", train_subjects=1)
+    assert list(test["subject"]) == ["M0002"] and "mask" not in test
+    with pytest.raises(ValueError, match="dlib"):
+        bu3dfe_depthnet_data(tmp_path, 96, "generator", train_subjects=1)
+    with pytest.raises(ValueError, match="none left for the test split"):
+        bu3dfe_depthnet_data(tmp_path, 96, None, split="test", train_subjects=2)

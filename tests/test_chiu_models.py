@@ -67,11 +67,25 @@ def test_rank1_and_fusion():
     g = {"rgb": np.eye(3), "depth": np.eye(3)}
     p = {"rgb": np.array([[1.0, 0.1, 0], [0, 0, 1.0]]), "depth": np.array([[0.2, 1.0, 0], [0, 0, 1.0]])}
     s = fused_scores(p, g)
-    assert s.shape == (2, 3)
-    # probe 0: rgb says id 0 (1.0 vs 0.1), depth says id 1 (1.0 vs 0.2): the fused argmax decides
-    assert rank1_accuracy(s, np.array([0, 2]), np.array([0, 1, 2])) in (0.5, 1.0)
+    # hand-computed: probe 0 rgb cosines (1, 0.1, 0) / |(1, 0.1)| = (0.99504, 0.09950, 0), depth
+    # (0.2, 1, 0) / |(0.2, 1)| = (0.19612, 0.98058, 0); the paper averages the two (III-B, test stage)
+    r0, d0 = np.array([1.0, 0.1, 0]) / np.hypot(1.0, 0.1), np.array([0.2, 1.0, 0]) / np.hypot(0.2, 1.0)
+    np.testing.assert_allclose(s, [(r0 + d0) / 2, [0, 0, 1.0]], atol=1e-12)
+    # fused: id 0 = 0.59558 > id 1 = 0.54004 -> probe 0 is right, probe 1 too
+    assert rank1_accuracy(s, np.array([0, 2]), np.array([0, 1, 2])) == 1.0
     assert rank1_accuracy(fused_scores(p, g, ("rgb",)), np.array([0, 2]), np.array([0, 1, 2])) == 1.0
     assert rank1_accuracy(fused_scores(p, g, ("depth",)), np.array([0, 2]), np.array([0, 1, 2])) == 0.5
+
+
+def test_fusion_is_the_mean_not_the_max():
+    """Unit probes against a one-hot gallery, so the cosines are the vectors' entries: rgb gives
+    id 0 0.6, id 1 0.0; depth gives id 0 0.3, id 1 0.7. The mean (the paper's fusion) picks id 0
+    (0.45 vs 0.35); max-fusion would pick id 1 (0.7 vs 0.6)."""
+    g = {"rgb": np.eye(3)[:2], "depth": np.eye(3)[:2]}
+    p = {"rgb": np.array([[0.6, 0.0, 0.8]]), "depth": np.array([[0.3, 0.7, np.sqrt(1 - 0.09 - 0.49)]])}
+    s = fused_scores(p, g)
+    np.testing.assert_allclose(s, [[0.45, 0.35]], atol=1e-12)
+    assert rank1_accuracy(s, np.array([0]), np.array([0, 1])) == 1.0
 
 
 def test_depth_target_round_trip_and_masked_mse():
@@ -130,3 +144,50 @@ def test_recognizer_trains_and_separates_easy_identities():
     same = s[np.arange(n), y].mean()
     other = s[np.arange(n)[:, None], (y[:, None] + np.array([1, 2])) % 3].mean()
     assert same > other
+
+
+def test_spatial_attention_is_cbams_gate_with_batchnorm():
+    from models.chiu_recognition import SpatialAttention
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 12, 12, 8)).astype("float32")
+    sam = SpatialAttention(7)
+    sam(x)
+    # hand-set: the 7x7 kernel picks the channel mean at the centre tap; BN at its initial inference
+    # state (mean 0, variance 1, gamma 1, beta 0) -> the map is sigmoid(mean_c(x) / sqrt(1 + eps))
+    k = np.zeros((7, 7, 2, 1), np.float32)
+    k[3, 3, 0, 0] = 1.0
+    sam.conv.kernel.assign(k)
+    expect = 1.0 / (1.0 + np.exp(-x.mean(-1) / np.sqrt(1.0 + 1e-5)))
+    np.testing.assert_allclose(np.asarray(sam(x, training=False))[..., 0], expect, rtol=1e-5, atol=1e-6)
+    # training mode: BatchNorm standardises the conv output over the batch, so the map does not
+    # depend on the scale of the mask features and does not saturate (CBAM's BasicConv + BN)
+    fresh = SpatialAttention(7)
+    a1 = np.asarray(fresh(x, training=True))
+    a2 = np.asarray(fresh(1000.0 * x, training=True))
+    np.testing.assert_allclose(a1, a2, atol=1e-3)
+    assert a2.min() < 0.3 and a2.max() > 0.7 and 0.4 < a2.mean() < 0.6
+
+
+def test_training_accuracy_uses_the_margin_free_logits():
+    """Each ArcFace centre is set to one sample's own embedding, so the margin-free cosine of every
+    sample is largest (1) at its true class: accuracy 1.0. The margin logits (s cos(theta + m),
+    m = 1.5) push the true class to s cos(1.5) = 0.07 s, below the other classes: scoring them
+    would report about 0 (the quick run's "1 % on 30 identities")."""
+    keras.utils.set_random_seed(0)
+    cfg = dataclasses.replace(get_preset("quick").recognition, size=32, widths=(8, 8, 16, 16), embedding=16,
+                              arc_scale=16.0, arc_margin=1.5)
+    model = MaskGuidedRecognizer(cfg, n_classes=4)
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    rng = np.random.default_rng(2)
+    x = {"rgb": rng.uniform(0, 1, (4, 32, 32, 3)).astype("float32"),
+         "depth": rng.uniform(0, 1, (4, 32, 32, 1)).astype("float32"),
+         "mask": mask_to_onehot(rng.integers(0, 7, (4, 32, 32)))}
+    model(x)
+    model.build()
+    f_r, f_d = model.embeddings(x)
+    model.arc_rgb.w.assign(f_r.T)
+    model.arc_depth.w.assign(f_d.T)
+    y = np.arange(4)
+    res = model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
+    assert res["acc_rgb"] == 1.0 and res["acc_depth"] == 1.0

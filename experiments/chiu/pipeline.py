@@ -115,12 +115,89 @@ def _save_weights(model, path: Path):
     os.replace(tmp, path)
 
 
+def bu3dfe_depthnet_data(root: Path, size: int, mask_source: Optional[str] = "dlib", seed: int = 0, split: str = "train",
+                         train_subjects: int = 90, poses_per_scan: int = 3, limit: Optional[int] = None) -> dict:
+    """DepthNet data from BU-3DFE (IV-A.1): the scans of the first ``train_subjects`` subjects (sorted
+    ids; the paper trains on 90 of the 100) for ``split="train"``, the others for ``"test"``. Each
+    training scan is rendered frontally and at ``poses_per_scan - 1`` random poses (yaw within 45,
+    pitch within 30 degrees: the paper's pose augmentation), test scans frontally; masks from
+    ``mask_source`` (``dlib`` polygons: BU-3DFE has no parsing masks; images without a detected face
+    are dropped). Unreadable scans are logged and skipped."""
+    from experiments.chiu.masks import masks_for
+    from experiments.datasets import scans3d
+
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    recs = scans3d.list_bu3dfe(root)
+    subjects = sorted({r.subject for r in recs})
+    if not subjects:
+        raise FileNotFoundError(f"{root}: no BU-3DFE scans (<subject>/<subject>_<code>_F3D.wrl)")
+    train = set(subjects[:train_subjects])
+    chosen = [r for r in recs if (r.subject in train) == (split == "train")][:limit]
+    if not chosen:
+        raise ValueError(f"{root}: BU-3DFE has {len(subjects)} subjects; none left for the {split} split "
+                         f"(the first {train_subjects} train)")
+    rng = np.random.default_rng(seed)
+    rgb, depth, subj = [], [], []
+    for rec in chosen:
+        try:
+            mesh = scans3d.read_vrml(rec.path)
+        except (scans3d.ScanFormatError, OSError, ValueError) as exc:
+            log.warning("skipped %s: %s", rec.path, exc)
+            continue
+        poses = [(0.0, 0.0)]
+        if split == "train":
+            poses += [(float(rng.uniform(-45, 45)), float(rng.uniform(-30, 30))) for _ in range(poses_per_scan - 1)]
+        for yaw, pitch in poses:
+            out = scans3d.render_mesh(mesh, size, yaw, pitch)
+            rgb.append(out["rgb"])
+            depth.append(out["depth"])
+            subj.append(rec.subject)
+    if not rgb:
+        raise ValueError(f"{root}: no readable BU-3DFE scan in the {split} split")
+    data = {"rgb": np.stack(rgb), "depth": np.stack(depth), "subject": np.array(subj)}
+    if mask_source is None:  # evaluation: depth only
+        return data
+    if mask_source == "generator":
+        raise ValueError("mask source 'generator' exists only for the synthetic stand-in; BU-3DFE needs "
+                         "--mask-source dlib")
+    data, dropped = masks_for(data, mask_source)
+    if len(data["rgb"]) == 0:
+        raise ValueError(f"{root}: dlib found no face in any of the {dropped} rendered BU-3DFE images")
+    return data
+
+
+def depthnet_training_data(preset, seed: int) -> tuple[dict, str]:
+    """(training images, cache tag) of DepthNet: the synthetic stand-in (default) or BU-3DFE when
+    ``preset.depthnet_data`` names its folder; masks from ``preset.mask_source``."""
+    from experiments.chiu.masks import masks_for
+
+    cfg = preset.depthnet
+    if preset.depthnet_data:
+        root = Path(preset.depthnet_data)
+        tag = f"bu3dfe_{_config_hash(str(root.resolve()), preset.mask_source, preset.depthnet_poses_per_scan, preset.depthnet_train_identities)}"
+        return _cached(work_dir("chiu", f"depthnet_train_{tag}_{cfg.size}px_s{seed}.npz"),
+                       lambda: bu3dfe_depthnet_data(root, cfg.size, preset.mask_source, seed, "train",
+                                                    train_subjects=preset.depthnet_train_identities,
+                                                    poses_per_scan=preset.depthnet_poses_per_scan)), tag
+    n_ids = preset.depthnet_train_identities
+    n_train = n_ids * preset.depthnet_samples_per_identity
+    src = "" if preset.mask_source == "generator" else f"_{preset.mask_source}"
+    return _cached(work_dir("chiu", f"depthnet_train_{n_ids}x{n_train}_{cfg.size}px{src}_s{seed}.npz"),
+                   lambda: masks_for(synth_samples(n_train, seed + SEED_OFFSETS["depthnet_train"], cfg.size,
+                                                   identities=n_ids), preset.mask_source)[0]), f"synth{src}"
+
+
 def train_depthnet(preset, seed: int, with_mask: bool = True, log_dir: Optional[Path] = None):
     """Train (or load, when finished weights exist) DepthNet; returns the model."""
     from models.chiu_depthnet import DepthNet
 
     cfg = dataclasses.replace(preset.depthnet, use_mask_branch=with_mask)
-    tag = f"depthnet_{'mask' if with_mask else 'nomask'}_{preset.name}_{_config_hash(cfg, preset.depthnet_train_identities, preset.depthnet_samples_per_identity)}_s{seed}"
+    source = ()
+    if preset.depthnet_data or preset.mask_source != "generator":  # the default keeps its old tag
+        source = (str(Path(preset.depthnet_data).resolve()) if preset.depthnet_data else None, preset.mask_source,
+                  preset.depthnet_poses_per_scan)
+    tag = f"depthnet_{'mask' if with_mask else 'nomask'}_{preset.name}_{_config_hash(cfg, preset.depthnet_train_identities, preset.depthnet_samples_per_identity, *source)}_s{seed}"
     weights = work_dir("chiu", f"{tag}.weights.h5")
     model = DepthNet(cfg)
     model.compile()
@@ -130,10 +207,7 @@ def train_depthnet(preset, seed: int, with_mask: bool = True, log_dir: Optional[
     if weights.is_file():
         model.load_weights(str(weights))
         return model
-    n_ids = preset.depthnet_train_identities
-    n_train = n_ids * preset.depthnet_samples_per_identity
-    data = _cached(work_dir("chiu", f"depthnet_train_{n_ids}x{n_train}_{cfg.size}px_s{seed}.npz"),
-                   lambda: synth_samples(n_train, seed + SEED_OFFSETS["depthnet_train"], cfg.size, identities=n_ids))
+    data, _ = depthnet_training_data(preset, seed)
     x, y = depthnet_arrays(data, cfg.mask_classes)
     if not with_mask:
         y = {"depth": y["depth"]}
@@ -141,6 +215,36 @@ def train_depthnet(preset, seed: int, with_mask: bool = True, log_dir: Optional[
     _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag, log_dir or results_dir() / "chiu" / "logs", seed)
     _save_weights(model, weights)
     return model
+
+
+def prnet_estimator(prnet_dir: Path, weights: Optional[Path] = None, pipeline=None):
+    """Table I's PRNet row: a function uint8 RGB images (N, S, S, 3) -> uint16 depth (N, S, S) in the
+    project convention, pixel-aligned with the input. Each image is enlarged to PRNet's 256x256, the
+    face found by ``PRNetPipeline`` (dlib), the mesh mapped back from the crop frame to the image
+    frame and rendered; images without a detected face give an all-hole estimate."""
+    import cv2
+
+    from prnet_synth import prnet_pipeline as P
+
+    pipe = pipeline if pipeline is not None else P.PRNetPipeline(prnet_dir, weights)
+
+    def estimate(rgb: np.ndarray) -> np.ndarray:
+        out = []
+        for img in rgb:
+            s = img.shape[0]
+            big = cv2.resize(img, (256, 256), interpolation=cv2.INTER_CUBIC) if s != 256 else img
+            try:
+                mesh = pipe.mesh(big)
+                verts = P.posmap_to_image_frame(mesh.vertices, mesh.tform)
+                mm = pipe.depth_scale(mesh) * float(mesh.tform[0, 0])  # mm per crop unit -> per image pixel
+                d = P.render_depth(verts, mesh.triangles, mm, mode=pipe.render_mode, size=256)
+            except (P.NoFaceError, ValueError) as exc:
+                log.info("PRNet: no estimate (%s)", exc)
+                d = np.full((256, 256), HOLE, np.uint16)
+            out.append(_resize(d, s, True))
+        return np.stack(out)
+
+    return estimate
 
 
 def predict_depth(model, rgb_uint8: np.ndarray, batch_size: int = 16, raw: bool = False):
@@ -161,8 +265,15 @@ def depth_tables(preset, seed: int, out_dir: Optional[Path] = None, prnet_estima
     out_dir = out_dir or results_dir() / "chiu"
     size = preset.depthnet.size
     n_ids = preset.depthnet_test_identities
-    test = _cached(work_dir("chiu", f"depthnet_test_{n_ids}x5_{size}px_s{seed}.npz"),
-                   lambda: synth_samples(n_ids * 5, seed + SEED_OFFSETS["depthnet_test"], size, identities=n_ids))
+    data_label = DATA_LABEL
+    if preset.depthnet_data:  # trained on BU-3DFE: its held-out subjects, frontal renders
+        root = Path(preset.depthnet_data)
+        test = bu3dfe_depthnet_data(root, size, None, seed, "test", train_subjects=preset.depthnet_train_identities)
+        data_label = (f"BU-3DFE ({root.name}, subjects after the first {preset.depthnet_train_identities}, "
+                      "frontal renders)")
+    else:
+        test = _cached(work_dir("chiu", f"depthnet_test_{n_ids}x5_{size}px_s{seed}.npz"),
+                       lambda: synth_samples(n_ids * 5, seed + SEED_OFFSETS["depthnet_test"], size, identities=n_ids))
     with_mask = train_depthnet(preset, seed, True)
     without = train_depthnet(preset, seed, False)
     d_mask, _, raw_mask = predict_depth(with_mask, test["rgb"], raw=True)
@@ -176,17 +287,17 @@ def depth_tables(preset, seed: int, out_dir: Optional[Path] = None, prnet_estima
     inter = gt != HOLE
     for d in estimates.values():
         inter &= d != HOLE
-    prov = provenance(preset.name, seed, DATA_LABEL, n_test_images=int(len(gt)))
+    prov = provenance(preset.name, seed, data_label, n_test_images=int(len(gt)))
     rows = []
     # The paper's column layout (bu3dfe = the in-distribution test set, like ours); the data column
     # says that these are synthetic-face numbers, a stand-in, not BU-3DFE numbers.
     for method in ("3DDFA", "PRNet", "DepthNet"):
         mse = masked_depth_mse(gt, estimates[method], inter) if method in estimates else float("nan")
-        rows.append({"method": method, "bu3dfe": mse, "status": status[method], "data": DATA_LABEL})
+        rows.append({"method": method, "bu3dfe": mse, "status": status[method], "data": data_label})
     t1 = pd.DataFrame(rows)
     t5 = pd.DataFrame([
-        {"method": "DepthNet w/o mask", "bu3dfe": image_mse(gt, raw_nomask), "data": DATA_LABEL},
-        {"method": "DepthNet w mask", "bu3dfe": image_mse(gt, raw_mask), "data": DATA_LABEL},
+        {"method": "DepthNet w/o mask", "bu3dfe": image_mse(gt, raw_nomask), "data": data_label},
+        {"method": "DepthNet w mask", "bu3dfe": image_mse(gt, raw_mask), "data": data_label},
     ])
     for df in (t1, t5):
         for k in ("preset", "seed", "code_version"):
@@ -262,8 +373,9 @@ def _augment_with_depthnet(depthnet, data: dict) -> dict:
 
 
 def probe_options(kind: str) -> dict:
-    """Generator options of the four probe sets (Lock3DFace-like)."""
+    """Generator options of the Lock3DFace-like capture kinds."""
     return {
+        "neutral": dict(frontal=True, expression="neutral"),
         "expression": dict(yaw_range=10.0, pitch_range=8.0, roll_range=5.0, occluder="none"),
         "pose": dict(yaw_range=45.0, pitch_range=25.0, roll_range=10.0, occluder="none", expression="neutral"),
         "occlusion": dict(yaw_range=10.0, pitch_range=8.0, roll_range=5.0, expression="neutral"),
@@ -271,19 +383,121 @@ def probe_options(kind: str) -> dict:
     }[kind]
 
 
-def _probe_samples(preset, seed: int, kind: str, size: int) -> dict:
-    n_ids = preset.rec_test_identities
-    k = PROBE_SETS.index(kind) + 1
-    opts = probe_options(kind)
-    data = synth_samples(n_ids * preset.rec_probes_per_set, seed + SEED_OFFSETS["rec_test"], size,
-                         start=k * 100_000, identities=n_ids, **opts)
-    if kind == "expression":  # expression changes only: drop accidental neutral captures
-        keep = data["expression"] != "neutral"
-        data = {key: v[keep] for key, v in data.items()}
-    if kind == "occlusion":
-        keep = data["occluder"] != "none"
-        data = {key: v[keep] for key, v in data.items()}
-    return data
+# ----------------------------------------------------------------------------- protocols (Tables II-IV, VI)
+# The identification protocols of IV-A.2 (``scans3d.identification_protocol``) and the columns of the
+# paper's tables they fill. Lock3DFace's probe sets 1-4 are its expression / pose / occlusion / time columns.
+PROTOCOL_COLUMNS = {"BU-3DFE": {"probe": "bu3dfe"}, "Texas": {"probe": "texas"},
+                    "Bosphorus-1": {"probe": "bosphorus_1"}, "Bosphorus-2": {"probe": "bosphorus_2"},
+                    "FRGCv2": {"probe": "frgcv2"},
+                    "Lock3DFace": {f"probe_set_{k}": c for k, c in enumerate(PROBE_SETS, start=1)}}
+# data set -> the protocols evaluated on it
+DATASET_PROTOCOLS = {"BU-3DFE": ("BU-3DFE",), "Texas": ("Texas",), "Bosphorus": ("Bosphorus-1", "Bosphorus-2"),
+                     "FRGCv2": ("FRGCv2",), "Lock3DFace": ("Lock3DFace",)}
+MODALITY_VARIANTS = {"D*+M*": ("depth",), "RGB+M*": ("rgb",), "RGB+D*+M*": ("rgb", "depth")}
+TABLE_COLUMNS = {"table2": ("bu3dfe", "texas", "bosphorus_1", "bosphorus_2"), "table3": ("frgcv2", "bosphorus_1"),
+                 "table4": PROBE_SETS}
+
+
+def stand_in_captures(dataset: str, n: int) -> list[tuple]:
+    """Capture kinds of the synthetic stand-in of a data set, in record order:
+    (variant, session, meta, generator options, captures per identity). The first kind of each is
+    the neutral frontal capture the protocol puts in the gallery; ``n`` sets the probe counts."""
+    front = dict(frontal=True)
+    neutral = dict(frontal=True, expression="neutral")
+    half = max(1, (n + 1) // 2)
+    if dataset == "BU-3DFE":  # 7 expressions, no pose variation
+        return [("NE00", 1, {}, neutral, 1), ("HA01", 1, {}, dict(front, expression="smile"), half),
+                ("SU01", 1, {}, dict(front, expression="open_mouth"), half)]
+    if dataset == "Texas":  # frontal, varied expressions; the first image per subject is the gallery
+        return [("frontal", 1, {}, neutral, 1), ("frontal", 1, {}, front, n)]
+    if dataset == "Bosphorus":  # expressions, poses, occlusions
+        return [("N_N", 1, {"pose": "N", "code": "N"}, neutral, 1),
+                ("E_HAPPY", 1, {"pose": "E", "code": "HAPPY"}, dict(front, expression="smile"), half),
+                ("E_MOUTH", 1, {"pose": "E", "code": "MOUTH"}, dict(front, expression="open_mouth"), half),
+                ("YR_R45", 1, {"pose": "YR", "code": "R45"}, probe_options("pose"), n),
+                ("O_HAND", 1, {"pose": "O", "code": "HAND"}, dict(probe_options("occlusion"), occluder="hand"), half),
+                ("O_GLASSES", 1, {"pose": "O", "code": "GLASSES"},
+                 dict(probe_options("occlusion"), occluder="glasses"), half)]
+    if dataset == "FRGCv2":  # neutral and smile, small pose changes
+        return [("neutral", 1, {}, neutral, 1), ("smile", 1, {}, dict(probe_options("expression"), expression="smile"), n)]
+    if dataset == "Lock3DFace":
+        return [("neutral", 1, {}, neutral, 1),
+                ("expression", 1, {}, dict(probe_options("expression"), expression="smile"), half),
+                ("expression", 1, {}, dict(probe_options("expression"), expression="open_mouth"), half),
+                ("pose", 1, {}, probe_options("pose"), n),
+                ("occlusion", 1, {}, dict(probe_options("occlusion"), occluder="hand"), (n + 2) // 3),
+                ("occlusion", 1, {}, dict(probe_options("occlusion"), occluder="paper"), (n + 2) // 3),
+                ("occlusion", 1, {}, dict(probe_options("occlusion"), occluder="glasses"), (n + 2) // 3),
+                ("neutral", 2, {}, probe_options("time"), n)]  # session 2: new light, placement, background
+    raise ValueError(f"no synthetic stand-in for {dataset!r}; choose from {sorted(DATASET_PROTOCOLS)}")
+
+
+def stand_in_records(dataset: str, n_ids: int, n: int, seed: int, size: int) -> tuple[list, dict]:
+    """Synthetic stand-in of a data set: ``scans3d.ScanRecord`` list (subject = generator identity)
+    and the matching images (``rgb`` ...), one block of captures per kind, identities 0..n_ids-1."""
+    from experiments.datasets.scans3d import ScanRecord
+
+    recs, parts = [], []
+    for k, (variant, session, meta, opts, count) in enumerate(stand_in_captures(dataset, n)):
+        part = synth_samples(n_ids * count, seed, size, start=k * 100_000, identities=n_ids, **opts)
+        parts.append(part)
+        recs += [ScanRecord(dataset, str(int(i)), None, variant, session=session, meta=dict(meta))
+                 for i in part["identity"]]
+    data = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    return recs, data
+
+
+def embed_images(model, depthnet, rgb: np.ndarray, size: int, batch: int = 32) -> dict:
+    """Recognition features of RGB face images with DepthNet's D* and M* (the paper's test input)."""
+    out_r, out_d = [], []
+    for i in range(0, len(rgb), batch):
+        aug = _augment_with_depthnet(depthnet, {"rgb": rgb[i:i + batch]})
+        f_r, f_d = model.embeddings(recognition_inputs(aug["rgb"], aug["depth"], aug["mask"], size))
+        out_r.append(f_r)
+        out_d.append(f_d)
+    if not out_r:
+        raise ValueError("embed_images: no images")
+    return {"rgb": np.concatenate(out_r), "depth": np.concatenate(out_d)}
+
+
+def identification(records: list, feats: dict, protocols) -> tuple[dict, dict]:
+    """Rank-1 identification on the protocols' gallery / probe splits for every modality variant.
+    Returns ({column: {variant: accuracy in %}}, {column: {"gallery": n, "probes": n}})."""
+    from experiments.datasets.scans3d import identification_protocol
+    from models.chiu_recognition import fused_scores, rank1_accuracy
+
+    subjects = np.array([r.subject for r in records])
+    acc, counts = {}, {}
+    for proto in protocols:
+        split = identification_protocol(records, proto)
+        g = np.array(split["gallery"], np.int64)
+        if len(g) == 0:
+            raise ValueError(f"protocol {proto}: no gallery image (no subject has a neutral capture)")
+        g_feats = {m: v[g] for m, v in feats.items()}
+        for probe_set, column in PROTOCOL_COLUMNS[proto].items():
+            p = np.array(split[probe_set], np.int64)
+            counts[column] = {"gallery": int(len(g)), "probes": int(len(p)), "protocol": proto}
+            acc[column] = {}
+            for v, mods in MODALITY_VARIANTS.items():
+                if len(p) == 0:
+                    acc[column][v] = float("nan")
+                    continue
+                s = fused_scores({m: feats[m][p] for m in mods}, g_feats, mods)
+                acc[column][v] = 100.0 * rank1_accuracy(s, subjects[p], subjects[g])
+    return acc, counts
+
+
+def _table(acc: dict, columns, variants, prov: dict, data_label: str, average: bool = False) -> pd.DataFrame:
+    rows = []
+    for v in variants:
+        row = {"modalities": v}
+        row.update({c: acc.get(c, {}).get(v, float("nan")) for c in columns})
+        if average:
+            row["average"] = float(np.mean([row[c] for c in columns]))
+        row.update({"data": data_label, "preset": prov["preset"], "seed": prov["seed"],
+                    "code_version": prov["code_version"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] = None):
@@ -326,48 +540,101 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
     return model
 
 
-def recognition_tables(preset, seed: int, out_dir: Optional[Path] = None) -> pd.DataFrame:
-    """Table VI: rank-1 identification per probe set for D*+M*, RGB+M*, RGB+D*+M*."""
-    from models.chiu_recognition import fused_scores, rank1_accuracy
+STAND_INS = ("BU-3DFE", "Texas", "Bosphorus", "FRGCv2", "Lock3DFace")
 
+
+def recognition_tables(preset, seed: int, out_dir: Optional[Path] = None) -> dict:
+    """Tables II, III, IV and VI on the synthetic stand-ins of the paper's test sets, each evaluated on
+    its own protocol (``scans3d.identification_protocol``): Table II (BU-3DFE, Texas, Bosphorus-1/2;
+    RGB+D*+M*), Table III (FRGCv2, Bosphorus-1; the three modality variants), Table IV (Lock3DFace
+    probe sets 1-4; RGB+D*+M*) and Table VI (Lock3DFace, the three variants). Returns the DataFrames."""
     out_dir = out_dir or results_dir() / "chiu"
     depthnet = train_depthnet(preset, seed, True)
     model = train_recognition(preset, seed, depthnet)
     size = preset.recognition.size
     dsize = preset.depthnet.size
     n_ids = preset.rec_test_identities
-    gal = synth_samples(n_ids, seed + SEED_OFFSETS["rec_test"], dsize, identities=n_ids, frontal=True,
-                        expression="neutral")
-
-    def feats(data):
-        aug = _augment_with_depthnet(depthnet, data)
-        f_r, f_d = model.embeddings(recognition_inputs(aug["rgb"], aug["depth"], aug["mask"], size))
-        return {"rgb": f_r, "depth": f_d}
-
-    g_feats = feats(gal)
-    variants = {"D*+M*": ("depth",), "RGB+M*": ("rgb",), "RGB+D*+M*": ("rgb", "depth")}
-    acc = {v: {} for v in variants}
-    n_probes = {}
-    for kind in PROBE_SETS:
-        probes = _probe_samples(preset, seed, kind, dsize)
-        n_probes[kind] = int(len(probes["identity"]))
-        p_feats = feats(probes)
-        for v, mods in variants.items():
-            acc[v][kind] = 100.0 * rank1_accuracy(fused_scores(p_feats, g_feats, mods), probes["identity"],
-                                                  gal["identity"])
+    acc, counts = {}, {}
+    lock_gallery = None
+    for j, ds in enumerate(STAND_INS):
+        # one identity pool per stand-in, disjoint from the training pools (other generator seeds)
+        recs, data = stand_in_records(ds, n_ids, preset.rec_probes_per_set,
+                                      seed + SEED_OFFSETS["rec_test"] + 10 * j, dsize)
+        a, c = identification(recs, embed_images(model, depthnet, data["rgb"], size), DATASET_PROTOCOLS[ds])
+        for col in a:  # Bosphorus-1 appears in Tables II and III: one stand-in, one number
+            acc[col], counts[col] = a[col], dict(c[col], data_set=ds)
+        if ds == "Lock3DFace":
+            first = {}
+            for i, r in enumerate(recs):
+                if r.variant == "neutral" and r.session == 1:
+                    first.setdefault(r.subject, i)
+            lock_gallery = {k: v[sorted(first.values())] for k, v in data.items()}
     prov = provenance(preset.name, seed, DATA_LABEL)
-    rows = []
-    for v in variants:
-        row = {"modalities": v}  # the paper's layout (Lock3DFace probe sets); data says synthetic
-        row.update({k: acc[v][k] for k in PROBE_SETS})
-        row["average"] = float(np.mean([acc[v][k] for k in PROBE_SETS]))
-        row.update({"data": DATA_LABEL, "n_gallery": n_ids, "n_probes": sum(n_probes.values()),
-                    "preset": prov["preset"], "seed": seed, "code_version": prov["code_version"]})
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    atomic_write_csv(out_dir / "table6_modalities.csv", df)
-    atomic_write_json(out_dir / "table6_probe_counts.json", {"probes": n_probes, **prov})
-    _attention_figure(model, depthnet, gal, size, out_dir / "figures" / "fig7_attention.png", preset.name)
+    best = ("RGB+D*+M*",)
+    tables = {
+        "table2": _table(acc, TABLE_COLUMNS["table2"], best, prov, DATA_LABEL),
+        "table3": _table(acc, TABLE_COLUMNS["table3"], ("RGB+M*", "D*+M*", "RGB+D*+M*"), prov, DATA_LABEL),
+        "table4": _table(acc, TABLE_COLUMNS["table4"], best, prov, DATA_LABEL, average=True),
+        "table6": _table(acc, TABLE_COLUMNS["table4"], tuple(MODALITY_VARIANTS), prov, DATA_LABEL, average=True),
+    }
+    files = {"table2": "table2_identification.csv", "table3": "table3_modalities.csv",
+             "table4": "table4_lock3dface.csv", "table6": "table6_modalities.csv"}
+    for key, df in tables.items():
+        atomic_write_csv(out_dir / files[key], df)
+    atomic_write_json(out_dir / "protocol_counts.json", {"columns": counts, "gallery_identities": n_ids, **prov})
+    _attention_figure(model, depthnet, lock_gallery, size, out_dir / "figures" / "fig7_attention.png", preset.name)
+    return tables
+
+
+def recognition_tables_real(preset, seed: int, dataset: str, root: Path, out_dir: Optional[Path] = None,
+                            limit: Optional[int] = None) -> pd.DataFrame:
+    """The identification protocols of a real data set (Table II/III/IV columns): each record read as
+    an RGB face image (``scans3d.load_record``), D* and M* from DepthNet, features of the trained
+    recognizer, rank-1 on the data set's protocols for every modality variant. Unreadable records are
+    logged and left out of the protocol."""
+    from experiments.datasets import scans3d
+
+    listers = {"BU-3DFE": scans3d.list_bu3dfe, "Texas": scans3d.list_texas, "Bosphorus": scans3d.list_bosphorus,
+               "FRGCv2": scans3d.list_frgc, "Lock3DFace": scans3d.list_lock3dface}
+    if dataset not in listers:
+        raise ValueError(f"recognition on real data supports {sorted(listers)}, got {dataset!r}")
+    recs = listers[dataset](root)[:limit]
+    if not recs:
+        raise FileNotFoundError(f"{root}: no {dataset} records found")
+    depthnet = train_depthnet(preset, seed, True)
+    model = train_recognition(preset, seed, depthnet)
+    dsize, size = preset.depthnet.size, preset.recognition.size
+    kept, feats, chunk, skipped = [], [], [], 0
+
+    def flush():
+        if chunk:
+            feats.append(embed_images(model, depthnet, np.stack(chunk), size))
+            chunk.clear()
+
+    for rec in recs:  # streamed: only the features are kept
+        try:
+            rgb = scans3d.load_record(rec, size=dsize)["rgb"]
+        except (scans3d.ScanFormatError, OSError, ValueError) as exc:
+            log.warning("skipped %s: %s", rec.path, exc)
+            skipped += 1
+            continue
+        kept.append(rec)
+        chunk.append(rgb)
+        if len(chunk) == 32:
+            flush()
+    flush()
+    if not kept:
+        raise ValueError(f"{root}: none of the {len(recs)} {dataset} records could be read")
+    all_feats = {m: np.concatenate([f[m] for f in feats]) for m in ("rgb", "depth")}
+    acc, counts = identification(kept, all_feats, DATASET_PROTOCOLS[dataset])
+    label = f"{dataset} ({root.name})"
+    prov = provenance(preset.name, seed, label)
+    df = _table(acc, list(acc), tuple(MODALITY_VARIANTS), prov, label)
+    df["n_records"] = len(kept)
+    df["skipped"] = skipped
+    out_dir = out_dir or results_dir() / "chiu"
+    atomic_write_csv(out_dir / f"identification_{dataset}.csv", df)
+    atomic_write_json(out_dir / f"identification_{dataset}_counts.json", {"columns": counts, **prov})
     return df
 
 
@@ -398,10 +665,11 @@ def _attention_figure(model, depthnet, gal: dict, size: int, path: Path, preset_
 
 # ----------------------------------------------------------------------------- real 3D data
 def depth_table_real(preset, seed: int, dataset: str, root: Path, out_dir: Optional[Path] = None,
-                     limit: Optional[int] = None) -> pd.DataFrame:
+                     limit: Optional[int] = None, prnet_estimator=None) -> pd.DataFrame:
     """Table I column for a real data set (BU-3DFE, Bosphorus, FRGCv2): each scan rendered frontally
-    to RGB + ground-truth depth, DepthNet's estimate from the RGB, MSE over the intersection of
-    valid pixels. Unreadable scans are logged and skipped."""
+    to RGB + ground-truth depth, DepthNet's (and, when given, PRNet's) estimate from the RGB, MSE
+    over the intersection of the valid pixels of the ground truth and every estimate. Unreadable
+    scans are logged and skipped."""
     from experiments.datasets import scans3d
     from models.chiu_depthnet import masked_depth_mse
 
@@ -411,7 +679,8 @@ def depth_table_real(preset, seed: int, dataset: str, root: Path, out_dir: Optio
     recs = listers[dataset](root)[:limit]
     depthnet = train_depthnet(preset, seed, True)
     size = preset.depthnet.size
-    errors, skipped = [], 0
+    methods = ["DepthNet"] + (["PRNet"] if prnet_estimator is not None else [])
+    errors, skipped = {m: [] for m in methods}, 0
     for rec in recs:
         try:
             scan = scans3d.load_record(rec, size=size)
@@ -419,12 +688,20 @@ def depth_table_real(preset, seed: int, dataset: str, root: Path, out_dir: Optio
             log.warning("skipped %s: %s", rec.path, exc)
             skipped += 1
             continue
-        est, _ = predict_depth(depthnet, scan["rgb"][None])
-        errors.append(masked_depth_mse(scan["depth"], est[0]))
+        est = {"DepthNet": predict_depth(depthnet, scan["rgb"][None])[0][0]}
+        if prnet_estimator is not None:
+            est["PRNet"] = prnet_estimator(scan["rgb"][None])[0]
+        inter = scan["depth"] != HOLE
+        for d in est.values():
+            inter &= d != HOLE
+        for m in methods:
+            errors[m].append(masked_depth_mse(scan["depth"], est[m], inter))
     prov = provenance(preset.name, seed, f"{dataset} ({root.name})")
-    df = pd.DataFrame([{"method": "DepthNet", dataset.lower().replace("-", ""): float(np.nanmean(errors)) if errors else float("nan"),
-                        "n_scans": len(errors), "skipped": skipped, "data": prov["data"],
-                        "preset": prov["preset"], "seed": seed, "code_version": prov["code_version"]}])
+    col = dataset.lower().replace("-", "")
+    df = pd.DataFrame([{"method": m, col: float(np.nanmean(errors[m])) if errors[m] else float("nan"),
+                        "n_scans": len(errors[m]), "skipped": skipped, "data": prov["data"],
+                        "preset": prov["preset"], "seed": seed, "code_version": prov["code_version"]}
+                       for m in methods])
     out_dir = out_dir or results_dir() / "chiu"
     atomic_write_csv(out_dir / f"table1_depth_mse_{dataset}.csv", df)
     return df

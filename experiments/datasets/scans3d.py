@@ -11,7 +11,8 @@ the readers are tolerant and say in their errors what they expected):
 * Bosphorus: ``bs000/bs000_<Pose>_<Code>_<n>.bnt`` (binary grid of X, Y, Z, U, V) + ``.png``.
 * FRGC v2: ``<subject>d<n>.abs`` (or ``.abs.gz``) ASCII range grid + ``.ppm`` texture.
 * Texas 3DFR: 8-bit range PNG (larger = closer, 0.32 mm per pixel) + portrait PNG.
-* Lock3DFace: 16-bit depth PNG frames (mm, 0 = hole) + colour frames.
+* Lock3DFace: 16-bit depth PNG frames (mm, 0 = hole) + colour frames or a colour video
+  (``lock3dface_colour``; colour and depth are not registered, the colour frame is used on its own).
 
 Scans become images by an orthographic z-buffer render (``prnet_synth.raster``) after an optional
 yaw/pitch rotation about the scan's centroid (the pose augmentation of DepthNet's training data,
@@ -34,7 +35,7 @@ from prnet_synth.raster import interpolate_attributes, rasterize, zbuffer_to_dep
 
 __all__ = ["Mesh", "ScanRecord", "ScanFormatError", "read_vrml", "read_bnt", "read_abs", "grid_to_mesh",
            "render_mesh", "rotation_matrix", "list_bu3dfe", "list_bosphorus", "list_frgc", "list_texas",
-           "list_lock3dface", "load_record", "identification_protocol", "PROTOCOLS"]
+           "list_lock3dface", "lock3dface_colour", "load_record", "identification_protocol", "PROTOCOLS"]
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +330,10 @@ def list_texas(root: str | Path) -> list[ScanRecord]:
     for f in sorted(root.rglob("*.png")):
         if "range" not in f.name.lower() and f.parent.name.lower() != "range":
             continue
-        portrait = Path(str(f).replace("Range", "Portrait").replace("range", "portrait"))
+        # only the file name and its own folder name change (never the folders above: any of them
+        # may contain the word "range")
+        swap = lambda t: t.replace("Range", "Portrait").replace("range", "portrait").replace("RANGE", "PORTRAIT")  # noqa: E731
+        portrait = f.parent.parent / swap(f.parent.name) / swap(f.name)
         recs.append(ScanRecord("Texas", f.stem.split("_")[0], f, "frontal",
                                texture=portrait if portrait.is_file() and portrait != f else None))
     return recs
@@ -338,7 +342,8 @@ def list_texas(root: str | Path) -> list[ScanRecord]:
 def list_lock3dface(root: str | Path) -> list[ScanRecord]:
     """Lock3DFace depth frames: ``<session>/<subset>/<subject>/.../*.png`` 16-bit (layout varies
     between copies: session ``S1``/``session1``, subset in {neutral, expression, pose, occlusion};
-    session 2 holds the time-lapse subset)."""
+    session 2 holds the time-lapse subset). A frame's path must contain ``depth`` (folder or file
+    name). Its colour frame (``texture``) is found by ``lock3dface_colour``."""
     root = _require_dir(root, "Lock3DFace")
     recs = []
     for f in sorted(root.rglob("*.png")):
@@ -348,8 +353,83 @@ def list_lock3dface(root: str | Path) -> list[ScanRecord]:
         subj = next((p for p in f.relative_to(root).parts[:-1] if re.fullmatch(r"\d{3,}", p)), None)
         if subj is None or "depth" not in "/".join(parts):
             continue
-        recs.append(ScanRecord("Lock3DFace", subj, f, subset, session=sess))
+        recs.append(ScanRecord("Lock3DFace", subj, f, subset, session=sess, texture=lock3dface_colour(f)))
     return recs
+
+
+_COLOUR_WORDS = ("color", "colour", "rgb")
+_IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp")
+_VIDEO_EXTS = (".avi", ".mp4", ".mkv")
+
+
+def _swap_depth_word(text: str, word: str) -> str:
+    """Replace every ``depth`` (any case) by ``word`` written in the same case pattern."""
+    def repl(m):
+        d = m.group(0)
+        if d.isupper():
+            return word.upper()
+        if d[0].isupper():
+            return word.capitalize()
+        return word
+    return re.sub("depth", repl, text, flags=re.I)
+
+
+def lock3dface_colour(depth_path: Path) -> Optional[Path]:
+    """The colour stream of a Lock3DFace depth frame (layout inferred, see ``shared/docs/datasets.md``
+    s. 6: "colour as video/frames"): a frame at the depth frame's path with every ``depth`` in the
+    folder and file names replaced by ``color``, ``colour`` or ``rgb`` (same case pattern) and an
+    image extension; else a colour video (``*color*``/``*colour*``/``*rgb*`` + .avi/.mp4/.mkv) in the
+    frame's folder or the one above (then the frame is picked by ``load_record``). None if neither."""
+    depth_path = Path(depth_path)
+    anchor = Path(depth_path.anchor)
+    parts = depth_path.parts[len(anchor.parts):]
+    for word in _COLOUR_WORDS:
+        swapped = anchor.joinpath(*[_swap_depth_word(p, word) for p in parts])
+        if swapped == depth_path:
+            continue
+        for ext in _IMAGE_EXTS + tuple(e.upper() for e in _IMAGE_EXTS):
+            cand = swapped.with_suffix(ext)
+            if cand.is_file():
+                return cand
+    for folder in (depth_path.parent, depth_path.parent.parent):
+        for f in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if f.suffix.lower() in _VIDEO_EXTS and any(w in f.stem.lower() for w in _COLOUR_WORDS):
+                return f
+    return None
+
+
+def _square_resize(img: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    h, w = img.shape[:2]
+    s = min(h, w)
+    y0, x0 = (h - s) // 2, (w - s) // 2
+    return cv2.resize(img[y0:y0 + s, x0:x0 + s], (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _lock3dface_rgb(rec: ScanRecord, size: int) -> np.ndarray:
+    import cv2
+
+    if rec.texture is None:
+        raise ScanFormatError(f"{rec.path}: no colour frame found (looked for the path with 'depth' replaced by "
+                              f"{'/'.join(_COLOUR_WORDS)} and an image extension, or a colour video beside it)")
+    if rec.texture.suffix.lower() in _VIDEO_EXTS:
+        frames = sorted(p for p in rec.path.parent.glob("*.png"))
+        index = frames.index(rec.path) if rec.path in frames else 0
+        cap = cv2.VideoCapture(str(rec.texture))
+        try:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+            ok, bgr = cap.read()
+        finally:
+            cap.release()
+        if not ok or bgr is None:
+            raise ScanFormatError(f"{rec.texture}: colour video has no frame {index} (for {rec.path.name})")
+        rgb = bgr[..., ::-1].copy()
+    else:
+        rgb = _read_rgb(rec.texture)
+    # Kinect v2 colour (1920x1080) and depth (512x424) are not registered: the colour frame is used on
+    # its own (the recognizer takes RGB; D* and M* come from DepthNet), centre-cropped to a square
+    return _square_resize(rgb, size)
 
 
 def load_record(rec: ScanRecord, size: int = SIZE, yaw: float = 0.0, pitch: float = 0.0,
@@ -390,7 +470,7 @@ def load_record(rec: ScanRecord, size: int = SIZE, yaw: float = 0.0, pitch: floa
             raise ScanFormatError(f"{rec.path}: expected a 16-bit single-channel depth PNG")
         d = cv2.resize(d, (size, size), interpolation=cv2.INTER_NEAREST)
         depth = normalize_metric_depth(d.astype(np.float64), d > 0)
-        return {"depth": depth, "rgb": np.zeros((size, size, 3), np.uint8), "valid": depth != HOLE}
+        return {"depth": depth, "rgb": _lock3dface_rgb(rec, size), "valid": depth != HOLE}
     raise ValueError(f"unknown data set {rec.dataset!r}")
 
 
