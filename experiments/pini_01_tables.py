@@ -1,5 +1,8 @@
 """Pini et al. (001): train AE / cGAN / pix2pix (gray -> depth) and the Siamese verifier, write
-results/pini/table1_pixel_metrics.csv, table2_face_verification.csv and figures/samples.png.
+results/pini/table1_pixel_metrics.csv, table2_face_verification.csv and figures/samples.png (the
+embedded synthetic default) or the same files under results/pini/pandora/ or results/pini/biwi/.
+Real data: frames are cropped (eq. 6), filtered by 001's exclusion of extreme poses, occlusions and
+failed crops (experiments/cgan/exclusion.py) and cached on disk (memory-mapped, resumable).
 
     python -m experiments.pini_01_tables --preset quick --seed 0 --data synthetic
     python -m experiments.pini_01_tables --preset paper --data pandora --root /path/to/pandora

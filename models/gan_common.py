@@ -31,10 +31,11 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = [
-    "REAL_LABEL", "FAKE_LABEL", "ConditionalGAN", "AlwaysDropout", "gan_init",
+    "REAL_LABEL", "FAKE_LABEL", "RECON_REDUCTIONS", "ConditionalGAN", "AlwaysDropout", "gan_init",
     "conv_bn_act", "make_adam", "to_unit", "from_unit", "fit_resumable", "count_params",
 ]
 
+RECON_REDUCTIONS = ("mean", "image_sum")
 REAL_LABEL = 1.0
 FAKE_LABEL = 0.0
 
@@ -105,13 +106,20 @@ class ConditionalGAN(keras.Model):
 
     ``conditional_discriminator``: the discriminator sees ``concat(input, output)`` (pix2pix)
     instead of the output alone (001, 003). ``recon``: "mse" or "l1". ``recon_weight``: lambda.
+    ``recon_reduction``: "mean" (over every pixel and sample: pix2pix's L1, 003's "mean squared
+    errors") or "image_sum" (squared / absolute error summed over the pixels and channels of each
+    image, then averaged over the batch: 001 eq. 3, ``1/N sum_i ||G(s_i) - d_i||_2^2``).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *, recon: str = "mse",
-                 recon_weight: float = 10.0, conditional_discriminator: bool = False, **kwargs):
+                 recon_weight: float = 10.0, conditional_discriminator: bool = False,
+                 recon_reduction: str = "mean", **kwargs):
         super().__init__(**kwargs)
         if recon not in ("mse", "l1"):
             raise ValueError(f"recon must be 'mse' or 'l1', got {recon!r}")
+        if recon_reduction not in RECON_REDUCTIONS:
+            raise ValueError(f"recon_reduction must be one of {RECON_REDUCTIONS}, got {recon_reduction!r}")
+        self.recon_reduction = recon_reduction
         self.generator = generator
         self.discriminator = discriminator
         self.recon = recon
@@ -147,9 +155,11 @@ class ConditionalGAN(keras.Model):
     # ------------------------------------------------------------------ losses
     def _recon_loss(self, target, output):
         diff = tf.cast(output, tf.float32) - tf.cast(target, tf.float32)
-        if self.recon == "mse":
-            return tf.reduce_mean(tf.square(diff))
-        return tf.reduce_mean(tf.abs(diff))
+        err = tf.square(diff) if self.recon == "mse" else tf.abs(diff)
+        if self.recon_reduction == "mean":
+            return tf.reduce_mean(err)
+        per_image = tf.reduce_sum(tf.reshape(err, [tf.shape(err)[0], -1]), axis=1)
+        return tf.reduce_mean(per_image)
 
     def _disc(self, x, y, training):
         if self.conditional_discriminator:
@@ -223,10 +233,14 @@ def fit_resumable(model: keras.Model, x, y, *, epochs: int, batch_size: int, bac
                   extra_callbacks: Sequence[keras.callbacks.Callback] = ()) -> keras.callbacks.History:
     """``model.fit`` with ``BackupAndRestore`` in ``backup_dir``: a killed run resumes at the last
     finished epoch (weights, optimizer state and epoch counter). The backup is removed when the
-    run completes."""
+    run completes. ``x`` may be a ``keras.utils.PyDataset`` (then ``y`` is None)."""
     backup_dir = Path(backup_dir)
     backup_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
     cbs = [keras.callbacks.BackupAndRestore(str(backup_dir)), _EpochLog(label, log), *extra_callbacks]
+    if isinstance(x, keras.utils.PyDataset):      # batches come from the dataset (it shuffles itself)
+        if y is not None:
+            raise ValueError("with a PyDataset as x, y must be None")
+        return model.fit(x, epochs=epochs, verbose=0, validation_data=validation_data, callbacks=cbs)
     return model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,
                      validation_data=validation_data, callbacks=cbs)

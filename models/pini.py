@@ -66,11 +66,15 @@ def build_discriminator(input_size: int = INPUT_SIZE, encoder_filters: Sequence[
 
 def build_cgan(input_size: int = INPUT_SIZE, encoder_filters: Sequence[int] = ENCODER_FILTERS,
                decoder_filters: Sequence[int] = DECODER_FILTERS, recon_weight: float = 10.0,
-               lr: float = 2e-4, beta_1: float = 0.5, beta_2: float = 0.999) -> ConditionalGAN:
-    """The compiled cGAN of sec. 3.1 (lambda is not stated in 001; 10 is decided, see notes)."""
+               lr: float = 2e-4, beta_1: float = 0.5, beta_2: float = 0.999,
+               recon_reduction: str = "mean") -> ConditionalGAN:
+    """The compiled cGAN of sec. 3.1 (lambda is not stated in 001; 10 is decided, see notes).
+    ``recon_reduction="image_sum"`` is eq. 3 read literally (squared L2 norm of each image's error,
+    averaged over the batch); "mean" averages over the pixels too (see docs/notes/80_cgans.md)."""
     gan = ConditionalGAN(build_generator(input_size, encoder_filters, decoder_filters),
                          build_discriminator(input_size, encoder_filters),
-                         recon="mse", recon_weight=recon_weight, name="pini_cgan")
+                         recon="mse", recon_weight=recon_weight, recon_reduction=recon_reduction,
+                         name="pini_cgan")
     gan.compile(g_optimizer=make_adam(lr, beta_1, beta_2), d_optimizer=make_adam(lr, beta_1, beta_2))
     gan.build(None)
     return gan

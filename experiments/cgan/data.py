@@ -181,7 +181,8 @@ def data_label(generate: Optional[Callable] = None) -> str:
 
 
 def real_faceset(samples: Iterable[dict], size: int) -> FaceSet:
-    """Face crops from the real readers (Pandora, Biwi, MotorMark ``face_sample`` dicts)."""
+    """Face crops from the real readers (Pandora, Biwi, MotorMark ``face_sample`` dicts). Landmarks
+    are mapped to dlib's 68 points by their count (``landmarks68.to_dlib68``)."""
     cols = {k: [] for k in ("gray", "depth8", "rgb", "identity", "yaw", "pitch", "roll", "group", "landmarks")}
     for s in samples:
         rgb = _resize(s["rgb"], size)
@@ -197,8 +198,17 @@ def real_faceset(samples: Iterable[dict], size: int) -> FaceSet:
         seq = s.get("sequence")
         cols["group"].append("" if seq is None else ("S1-S3" if int(seq) <= 3 else "S4-S5"))
         lm = s.get("landmarks")
-        cols["landmarks"].append(np.full((68, 2), np.nan, np.float32) if lm is None or len(lm) != 68
-                                 else np.asarray(lm, np.float32) * (size / s["rgb"].shape[0]))
+        if lm is None:
+            cols["landmarks"].append(np.full((68, 2), np.nan, np.float32))
+        else:      # in dlib's 68-point order (experiments.cgan.landmarks68), NaN where the data set has none
+            from .landmarks68 import to_dlib68
+
+            src = str(s.get("landmarks_path", s.get("frame", "landmarks")))
+            try:
+                cols["landmarks"].append(to_dlib68(lm, src) * np.float32(size / s["rgb"].shape[0]))
+            except ValueError as exc:
+                log.warning("landmarks left out of the probe: %s", exc)
+                cols["landmarks"].append(np.full((68, 2), np.nan, np.float32))
     if not cols["gray"]:
         raise ValueError("no usable face sample (every frame was skipped or the folder is empty)")
     return FaceSet(np.stack(cols["gray"]), np.stack(cols["depth8"]), np.stack(cols["rgb"]),

@@ -17,9 +17,9 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from .data import ATTRIBUTES, FaceSet, cached_synthetic, data_label, real_faceset
+from .data import FaceSet, cached_synthetic, data_label
 
-__all__ = ["METHODS", "THRESHOLDS", "reconstruction_metrics", "load_data", "run"]
+__all__ = ["METHODS", "THRESHOLDS", "reconstruction_metrics", "black_background", "load_data", "run"]
 
 METHODS = (("ae", "Autoencoder"), ("pix2pix", "pix2pix"), ("cgan", "Ours"), ("cgan_binary", "Ours (Binary Maps)"))
 THRESHOLDS = (1.25, 2.5, 3.75)     # Table I's threshold columns, as printed
@@ -46,10 +46,46 @@ def reconstruction_metrics(gt_u8: np.ndarray, pred_u8: np.ndarray) -> dict:
     return row
 
 
+def binary_map_u8(depth8: np.ndarray, threshold: float = 0.0, chunk: int = 4096) -> np.ndarray:
+    """``models.fabbri.binary_map`` on 8-bit depth, as uint8 (255 foreground, 0 background), computed
+    in chunks so that a memory-mapped input is never converted to floats as a whole."""
+    from models.fabbri import binary_map
+    from models.gan_common import to_unit
+
+    out = np.empty(np.shape(depth8), np.uint8)
+    for i in range(0, len(depth8), chunk):
+        out[i:i + chunk] = np.where(binary_map(to_unit(depth8[i:i + chunk]), threshold) > 0, 255, 0)
+    return out
+
+
+def black_background(fs: FaceSet) -> FaceSet:
+    """Set the RGB and gray images to black where the depth has no reading (in place; returned)."""
+    fs.rgb = np.where((fs.depth8 > 0)[..., None], fs.rgb, 0).astype(np.uint8)
+    fs.gray = np.where(fs.depth8 > 0, fs.gray, 0).astype(np.uint8)
+    return fs
+
+
+def _real_attributes(faces: FaceSet, root, path, name: str, log_fn) -> dict:
+    """Per-subject attribute labels (experiments.cgan.attributes) from ``path`` or, if not given,
+    ``<root>/attributes.csv`` when it exists; {} when there are none (the probe is then not run)."""
+    from . import attributes as attrs
+
+    p = Path(path) if path else Path(root) / "attributes.csv"
+    if not p.is_file():
+        if path:
+            raise FileNotFoundError(f"{p}: attribute file not found")
+        log_fn(f"[data] {name}: no {p.name} in the data set folder: no attribute labels")
+        return {}
+    return attrs.attach(faces.identity, attrs.read_subject_attributes(p), str(p))
+
+
 def load_data(preset, seed: int, data: str, root: Optional[str] = None, test_root: Optional[str] = None,
-              generate: Optional[Callable] = None, log_fn=print) -> tuple[FaceSet, FaceSet, str]:
+              generate: Optional[Callable] = None, log_fn=print, attributes_train: Optional[str] = None,
+              attributes_test: Optional[str] = None) -> tuple[FaceSet, FaceSet, str]:
     """(train, test). Synthetic: disjoint identity sets (cross-identity, standing in for 003's
-    Pandora -> MotorMark cross-data-set protocol). Real: Pandora (all subjects) -> MotorMark."""
+    Pandora -> MotorMark cross-data-set protocol). Real: Pandora (all subjects) -> MotorMark, crops
+    cached on disk, attribute labels per subject where a file gives them (``attributes_train`` /
+    ``attributes_test``, default ``<root>/attributes.csv``), landmarks mapped to dlib's 68."""
     from .train import work_dir
 
     size = preset.input_size
@@ -63,21 +99,32 @@ def load_data(preset, seed: int, data: str, root: Optional[str] = None, test_roo
             raise ValueError("--root (Pandora) and --test-root (MotorMark) are required for --data pandora-motormark")
         from experiments.datasets import motormark, pandora
 
-        train = real_faceset(pandora.iter_face_samples(pandora.list_frames(root), size), size)
-        test = real_faceset(motormark.iter_face_samples(motormark.list_frames(test_root), size), size)
+        from .facecache import cached_real_faces
+
+        # crops cached on disk (memory-mapped); 003 states no exclusion of frames: every readable frame
+        train = cached_real_faces("pandora", "all", pandora.list_frames(root), pandora, size, preset.name,
+                                  exclude=False, log_fn=log_fn)
+        test = cached_real_faces("motormark", "all", motormark.list_frames(test_root), motormark, size,
+                                 preset.name, exclude=False, log_fn=log_fn)
+        train.attributes = _real_attributes(train, root, attributes_train, "Pandora", log_fn)
+        test.attributes = _real_attributes(test, test_root, attributes_test, "MotorMark", log_fn)
+        keep = [a for a in train.attributes if a in test.attributes]
+        train.attributes = {a: train.attributes[a] for a in keep}
+        test.attributes = {a: test.attributes[a] for a in keep}
         return train, test, "Pandora (train) -> MotorMark (test)"
     raise ValueError(f"unknown data {data!r}: synthetic | pandora-motormark")
 
 
 def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root: Optional[str] = None,
         test_root: Optional[str] = None, generate: Optional[Callable] = None, log_fn=print,
-        dlib_probes: bool = True) -> dict:
+        dlib_probes: bool = True, attributes_train: Optional[str] = None,
+        attributes_test: Optional[str] = None) -> dict:
     import keras
 
     from prnet_synth.atomic import atomic_write_csv, atomic_write_json, provenance
     from models import fabbri as fab
     from models.cgan_presets import get_preset
-    from models.gan_common import from_unit, to_unit
+    from models.gan_common import from_unit
     from models.pix2pix import build_pix2pix
 
     from . import probes
@@ -88,23 +135,22 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
     preset = get_preset("fabbri", preset_name)
     out = _out_dir()
     out.mkdir(parents=True, exist_ok=True)
-    train, test, label = load_data(preset, seed, data, root, test_root, generate, log_fn)
+    train, test, label = load_data(preset, seed, data, root, test_root, generate, log_fn,
+                                   attributes_train, attributes_test)
     if data == "synthetic" and preset.synthetic_black_background:
         # the renders' random per-face backgrounds cannot be inferred from depth and dominate every loss;
         # on the embedded default the RGB faces are shown on black outside the measured depth (decided)
         for fs in (train, test):
-            fs.rgb = np.where((fs.depth8 > 0)[..., None], fs.rgb, 0).astype(np.uint8)
-            fs.gray = np.where(fs.depth8 > 0, fs.gray, 0).astype(np.uint8)
+            black_background(fs)
         label = f"{label}, RGB background outside the depth set to black"
     prov = provenance(preset_name, seed, label)
     settings = {"data": label, "input_size": preset.input_size, "preset_fields": dataclasses.asdict(preset)}
     s = preset.input_size
 
-    x_tr = to_unit(train.depth8)[..., None]
-    y_tr = to_unit(train.rgb)
-    x_te = to_unit(test.depth8)[..., None]
+    # uint8 images (memory maps for real data), converted to [-1, 1] one batch at a time
+    x_tr, y_tr, x_te = train.depth8, train.rgb, test.depth8
     inputs = {"ae": (x_tr, x_te), "pix2pix": (x_tr, x_te), "cgan": (x_tr, x_te),
-              "cgan_binary": (fab.binary_map(x_tr, preset.binary_threshold), fab.binary_map(x_te, preset.binary_threshold))}
+              "cgan_binary": (binary_map_u8(x_tr, preset.binary_threshold), binary_map_u8(x_te, preset.binary_threshold))}
     cg = lambda: fab.build_cgan(s, preset.encoder_filters, preset.decoder_filters, preset.disc_filters,  # noqa: E731
                                 preset.recon_weight, preset.lr, preset.beta_1, preset.beta_2)
     builders = {
@@ -141,7 +187,7 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
     atomic_write_csv(out / "table1_reconstruction.csv", t1)
 
     # ---- Tables II-III: attribute concordance with our attribute classifier
-    attr_names = [a for a in ATTRIBUTES if a in train.attributes]
+    attr_names = list(train.attributes)      # synthetic: the generator's; real: the per-subject file's
     t0 = time.time()
     t34 = pd.DataFrame({"method": [name for _, name in METHODS]})
     t2_rows = []
@@ -207,7 +253,7 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
     # ---- figure like 003 Fig. 3 (original, input depth, generated) plus the baselines
     k = min(8, len(test))
     pick = np.linspace(0, len(test) - 1, k).astype(int)
-    bin_in = from_unit(inputs["cgan_binary"][1][pick, ..., 0])
+    bin_in = inputs["cgan_binary"][1][pick]
     sample_grid(out / "figures" / "samples.png",
                 [("input depth", test.depth8[pick]), ("target RGB", test.rgb[pick]), ("AE", preds["ae"][pick]),
                  ("det-cGAN", preds["cgan"][pick]), ("pix2pix", preds["pix2pix"][pick]),

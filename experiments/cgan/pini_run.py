@@ -1,8 +1,10 @@
 """Pini et al. (001) end to end: data -> AE / cGAN / pix2pix (gray -> depth) -> Table 1 (13 pixel
 metrics + face verification) and Table 2 (verification by angle and sequence subset) -> figure.
 
-Outputs (``results/pini/``): ``table1_pixel_metrics.csv`` (paper layout: metric, direction,
-<data>_cgan, <data>_ae, <data>_pix2pix), ``table2_face_verification.csv`` (angle_subset, sequences,
+Outputs (``results/pini/`` for the synthetic default, ``results/pini/<data>/`` for Pandora / Biwi, so
+that no data set overwrites another's): ``table1_pixel_metrics.csv`` (paper layout: metric, direction,
+<data>_cgan, <data>_ae, <data>_pix2pix, <data>_cui left empty with <data>_cui_status "not reproduced:
+<reason>"), ``table2_face_verification.csv`` (angle_subset, sequences,
 original, generated), ``pairs_val.csv`` / ``pairs_test.csv`` (the fixed pair lists),
 ``figures/samples.png``, ``run.json``; every CSV row carries the provenance columns.
 """
@@ -24,13 +26,21 @@ __all__ = ["METHODS", "load_data", "pixel_table", "run"]
 log = logging.getLogger(__name__)
 
 METHODS = ("cgan", "ae", "pix2pix")
+# Table 1's fourth method, Cui et al. [5] (ICB 2018), is not reproduced (001 gives no detail of it)
+CUI_STATUS = ("not reproduced: Cui et al. [5] (ICB 2018, cascade FCN depth estimator trained with a CNN "
+              "face-recognition loss) is only cited by 001, which gives no architecture, loss weights or "
+              "training settings for it; neither its paper nor code or weights are among the project's sources")
 DIRECTION = {"delta": "higher"}
 
 
-def _out_dir() -> Path:
+def _out_dir(data: str = "synthetic") -> Path:
+    """results/pini/ for the embedded default (read by the notebook and compare_with_paper);
+    results/pini/<data>/ for a real data set, so that Pandora and Biwi runs never overwrite each
+    other's tables, pair lists, figure or run.json."""
     from prnet_synth.paths import results_dir
 
-    return results_dir() / "pini"
+    base = results_dir() / "pini"
+    return base if data == "synthetic" else base / data
 
 
 def load_data(preset, seed: int, data: str, root: Optional[str] = None,
@@ -48,26 +58,32 @@ def load_data(preset, seed: int, data: str, root: Optional[str] = None,
     if root is None:
         raise ValueError(f"--root is required for --data {data}")
     if data == "pandora":
-        from experiments.datasets import pandora
+        from experiments.datasets import pandora as reader
 
-        frames = pandora.list_frames(root)
-        tr = [f for f in frames if not pandora.is_test_subject(f.subject)]
-        te = [f for f in frames if pandora.is_test_subject(f.subject)]
-        train = real_faceset(pandora.iter_face_samples(tr, size), size)
-        test = real_faceset(pandora.iter_face_samples(te, size), size)
+        frames = reader.list_frames(root)
+        tr = [f for f in frames if not reader.is_test_subject(f.subject)]
+        te = [f for f in frames if reader.is_test_subject(f.subject)]
     elif data == "biwi":
-        from experiments.datasets import biwi
+        from experiments.datasets import biwi as reader
 
-        frames = biwi.list_frames(root)
+        frames = reader.list_frames(root)
         # cross-subject split (001 sec. 4): the last 4 of the 20 people are held out (decided)
-        subjects = sorted(set(biwi.SEQUENCE_SUBJECT.values()))
+        subjects = sorted(set(reader.SEQUENCE_SUBJECT.values()))
         test_ids = set(subjects[-4:])
-        train = real_faceset(biwi.iter_face_samples([f for f in frames if f.subject not in test_ids], size), size)
-        test = real_faceset(biwi.iter_face_samples([f for f in frames if f.subject in test_ids], size), size)
-        test.group[:] = "S1-S3"           # Biwi has no sequence split
-        train.group[:] = "S1-S3"
+        tr = [f for f in frames if f.subject not in test_ids]
+        te = [f for f in frames if f.subject in test_ids]
     else:
         raise ValueError(f"unknown data {data!r}: synthetic | pandora | biwi")
+    if not tr or not te:
+        raise ValueError(f"{root}: {data} needs frames of training and of test subjects, found "
+                         f"{len(tr)} training and {len(te)} test frames")
+    from .facecache import cached_real_faces
+
+    train = cached_real_faces(data, "train", tr, reader, size, preset.name, exclude=True, log_fn=log_fn)
+    test = cached_real_faces(data, "test", te, reader, size, preset.name, exclude=True, log_fn=log_fn)
+    if data == "biwi":
+        test.group[:] = "S1-S3"           # Biwi has no sequence split
+        train.group[:] = "S1-S3"
     # validation pairs for the verifier: drawn from the training subjects (no held-out subjects left)
     return train, train, test, data
 
@@ -106,14 +122,14 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
 
     t_start = time.time()
     preset = get_preset("pini", preset_name)
-    out = _out_dir()
+    out = _out_dir(data)
     out.mkdir(parents=True, exist_ok=True)
     train, val, test, data_label = load_data(preset, seed, data, root, generate, log_fn)
     data_key = "biwi" if data == "biwi" else "pandora"   # the paper's column family (synthetic stands in for Pandora)
     prov = provenance(preset_name, seed, data_label)
     settings = {"data": data_label, "input_size": preset.input_size, "preset_fields": dataclasses.asdict(preset)}
 
-    x_tr, y_tr = _x(train.gray), _x(train.depth8)
+    x_tr, y_tr = train.gray, train.depth8          # uint8 (memory maps for real data): batches converted in training
     s = preset.input_size
     builders = {
         "ae": lambda: pini_models.build_autoencoder(s, preset.encoder_filters, preset.decoder_filters,
@@ -132,7 +148,7 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
         import keras
 
         keras.utils.set_random_seed(seed)           # pix2pix's test-time dropout: repeatable outputs
-        preds[name] = from_unit(predict(gen, _x(test.gray)))[..., 0]
+        preds[name] = from_unit(predict(gen, test.gray))[..., 0]
         timings[name] = round(time.time() - t0, 1)
 
     # ---- Table 1: pixel metrics
@@ -157,6 +173,8 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
     for k, v in prov.items():
         t1[k] = v
         t2[k] = v
+    t1[f"{data_key}_cui"] = np.nan
+    t1[f"{data_key}_cui_status"] = CUI_STATUS
     t1["n"] = len(test)
     t1["note"] = ("metrics on 8-bit depth crops (gt 0 excluded); face verification on the fixed test pairs; "
                   "column family named after the paper's data set the run stands in for (see data)")

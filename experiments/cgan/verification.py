@@ -125,7 +125,7 @@ def train_siamese(depth_train: np.ndarray, ident_train: np.ndarray, *, preset, s
     from models.gan_common import fit_resumable
     from models.siamese import build_siamese
 
-    from .train import _save_model_atomic, work_dir
+    from .train import UnitBatches, _save_model_atomic, work_dir
 
     wd = work_dir(preset.name)
     wd.mkdir(parents=True, exist_ok=True)
@@ -139,14 +139,14 @@ def train_siamese(depth_train: np.ndarray, ident_train: np.ndarray, *, preset, s
     size = depth_train.shape[1]
     model = build_siamese(size, preset.siamese_filters, preset.siamese_fc)
     pairs = train_pairs(ident_train, preset.siamese_train_pairs, seed)
-    x = _unit(depth_train)
-    xa, xb, lab = x[pairs[:, 0]], x[pairs[:, 1]], pairs[:, 2].astype(np.float32)
+    # pairs index the (uint8, possibly memory-mapped) depth maps; batches are converted on the fly
+    data = UnitBatches([depth_train, depth_train], pairs[:, 2].astype(np.float32), 32, seed, index=pairs[:, :2])
     vd = None
     if val is not None:
         vx, vp = val
-        vu = _unit(vx)
-        vd = ([vu[vp["a"].to_numpy()], vu[vp["b"].to_numpy()]], vp["same"].to_numpy(np.float32))
-    fit_resumable(model, [xa, xb], lab, epochs=preset.siamese_epochs, batch_size=32,
+        vd = UnitBatches([vx, vx], vp["same"].to_numpy(np.float32), 128, seed,
+                         index=vp[["a", "b"]].to_numpy(), shuffle=False)
+    fit_resumable(model, data, None, epochs=preset.siamese_epochs, batch_size=None,
                   backup_dir=wd / "backup" / label, label=label, validation_data=vd, seed=seed, log=log)
     _save_model_atomic(model, path)
     atomic_write_json(meta_path, meta)
@@ -154,9 +154,10 @@ def train_siamese(depth_train: np.ndarray, ident_train: np.ndarray, *, preset, s
 
 
 def similarities(model, depth_u8: np.ndarray, pairs: pd.DataFrame, batch_size: int = 128) -> np.ndarray:
-    x = _unit(depth_u8)
+    """Similarity of each pair; faces are converted to [-1, 1] one batch at a time."""
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    out = [np.asarray(model([x[a[i:i + batch_size]], x[b[i:i + batch_size]]], training=False)).ravel()
+    out = [np.asarray(model([_unit(depth_u8[a[i:i + batch_size]]), _unit(depth_u8[b[i:i + batch_size]])],
+                            training=False)).ravel()
            for i in range(0, len(a), batch_size)]
     return np.concatenate(out) if out else np.zeros(0)
 

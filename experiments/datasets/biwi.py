@@ -216,6 +216,7 @@ def face_sample(frame: BiwiFrame, size: int = 96, focal: Optional[float] = None)
     import cv2
 
     from experiments.cgan.crop import FOCAL_BIWI, crop_resize, depth_mm_to_u8, face_box, head_distance
+    from experiments.cgan.exclusion import crop_quality
 
     f = FOCAL_BIWI if focal is None else focal
     fr = load_frame(frame)
@@ -228,7 +229,8 @@ def face_sample(frame: BiwiFrame, size: int = 96, focal: Optional[float] = None)
     if not math.isfinite(D):
         raise BiwiFormatError(f"{frame.depth_path}: no depth reading around the head centre ({xh:.1f}, {yh:.1f})")
     box = face_box(xh, yh, D, f)
-    depth8 = depth_mm_to_u8(crop_resize(fr["depth"], box, size, nearest=True), D)
+    crop_mm = crop_resize(fr["depth"], box, size, nearest=True)
+    depth8 = depth_mm_to_u8(crop_mm, D)
     rc = fr["rgb_cal"]
     P = rc.R @ fr["T"] + rc.t
     xr, yr = rc.K[0, 0] * P[0] / P[2] + rc.K[0, 2], rc.K[1, 1] * P[1] / P[2] + rc.K[1, 2]
@@ -237,7 +239,8 @@ def face_sample(frame: BiwiFrame, size: int = 96, focal: Optional[float] = None)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     yaw, pitch, roll = fr["angles"]
     return {"gray": gray, "rgb": rgb, "depth8": depth8, "yaw": yaw, "pitch": pitch, "roll": roll,
-            "subject": frame.subject, "sequence": frame.sequence, "frame": frame.frame, "distance_mm": D}
+            "subject": frame.subject, "sequence": frame.sequence, "frame": frame.frame, "distance_mm": D,
+            **crop_quality(crop_mm, D, box, fr["depth"].shape)}
 
 
 def iter_face_samples(frames, size: int = 96) -> Iterator[dict]:

@@ -10,6 +10,10 @@ file of ``x y`` rows"). Default layout (an assumption, configurable in ``MotorMa
 
 The face window is Pini's eq. 6 crop (the same group's pre-processing; 003 does not describe its
 crop) centred on the landmarks' mean, f = 365 (Kinect One); frames without landmarks are skipped.
+The landmarks are mapped onto dlib's 68 points by their count (``experiments.cgan.landmarks68``:
+68 = 300-W, 66 = Multi-PIE, 51 / 49 = without the jaw line) when the faces are collected
+(``experiments.cgan.data.real_faceset``); a frame with another count still locates the face, its
+landmarks are left out of the probe with a warning naming the file.
 """
 from __future__ import annotations
 
@@ -112,7 +116,7 @@ def face_sample(frame: MotorMarkFrame, size: int = 64) -> dict:
     rgb_c = crop_resize(rgb, box.scaled(sx, sy), size)
     lm_c = np.stack([(lms[:, 0] - box.left) * size / box.width, (lms[:, 1] - box.top) * size / box.height], 1)
     return {"depth8": depth8, "rgb": rgb_c, "landmarks": lm_c.astype(np.float32), "subject": frame.subject,
-            "frame": frame.frame, "distance_mm": D}
+            "frame": frame.frame, "distance_mm": D, "landmarks_path": str(frame.landmarks_path)}
 
 
 def iter_face_samples(frames, size: int = 64) -> Iterator[dict]:

@@ -135,6 +135,7 @@ def face_sample(frame: PandoraFrame, size: int = 96) -> dict:
     import cv2
 
     from experiments.cgan.crop import crop_resize, depth_mm_to_u8, face_box, head_distance
+    from experiments.cgan.exclusion import crop_quality
 
     depth, rgb = load_frame(frame)
     D = head_distance(depth, frame.head_x, frame.head_y)
@@ -142,12 +143,14 @@ def face_sample(frame: PandoraFrame, size: int = 96) -> dict:
         raise PandoraFormatError(f"{frame.depth_path}: no depth reading around the head centre "
                                  f"({frame.head_x:.1f}, {frame.head_y:.1f})")
     box = face_box(frame.head_x, frame.head_y, D, frame.layout.focal)
-    depth8 = depth_mm_to_u8(crop_resize(depth, box, size, nearest=True), D)
+    crop_mm = crop_resize(depth, box, size, nearest=True)
+    depth8 = depth_mm_to_u8(crop_mm, D)
     sy, sx = rgb.shape[0] / depth.shape[0], rgb.shape[1] / depth.shape[1]
     rgb_c = crop_resize(rgb, box.scaled(sx, sy), size)
     return {"gray": cv2.cvtColor(rgb_c, cv2.COLOR_RGB2GRAY), "rgb": rgb_c, "depth8": depth8,
             "yaw": frame.yaw, "pitch": frame.pitch, "roll": frame.roll, "subject": frame.subject,
-            "sequence": frame.sequence, "frame": frame.frame, "distance_mm": D}
+            "sequence": frame.sequence, "frame": frame.frame, "distance_mm": D,
+            **crop_quality(crop_mm, D, box, depth.shape)}
 
 
 def iter_face_samples(frames, size: int = 96) -> Iterator[dict]:
