@@ -8,7 +8,7 @@ outside the measured depth as in the tables' run) for a budget of CPU seconds, a
 fixed training and 32 held-out test faces, and the share of those 32 generated test faces in which
 dlib finds a face (upscaled to 256 px, as the probe) beside the share on the original faces.
 
-Rows go to ``results/fabbri/learning_study.csv`` (one recipe replaced at a time, atomically; a killed
+Rows go to ``results/fabbri/learning_study.csv`` (curves: ``learning_study.png``) (one recipe replaced at a time, atomically; a killed
 study resumes with the recipes not yet done).
 
     python benchmarks/fabbri_learning_study.py [--budget 120] [--eval-every 30] [--recipes quick_cgan ...]
@@ -101,6 +101,11 @@ def main(argv=None) -> int:
                                               "trainable_params": count_params(study.generator_of(model)),
                                               "n_train": len(train)})
         print(f"[{recipe}] {len(rows)} rows -> {out}")
+    if out.is_file():
+        study.plot_curves(out, out.with_suffix(".png"),
+                          [("L1 (0..255): solid train, dashed test", ("train_l1", "test_l1")),
+                           ("dlib finds a face (%): solid generated, dashed original", ("dlib_generated", "dlib_original"))],
+                          "Fabbri et al. learning study (quick-preset data, 64 px)")
     return 0
 
 

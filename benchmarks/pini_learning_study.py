@@ -9,7 +9,7 @@ identities, 64x64) for a budget of CPU seconds, and every ``--eval-every`` CPU s
 * verifier: pair accuracy (similarity > 0.5) on 400 fixed training pairs and on the held-out test
   identities' pairs (half same-subject).
 
-Rows go to ``results/pini/learning_study.csv`` (one recipe replaced at a time, atomically, so a killed
+Rows go to ``results/pini/learning_study.csv`` (curves: ``learning_study.png``) (one recipe replaced at a time, atomically, so a killed
 study resumes with the recipes not yet done); ``--recipes`` picks some; ``--force`` reruns done ones.
 
     python benchmarks/pini_learning_study.py [--budget 120] [--eval-every 30] [--recipes quick_cgan ...]
@@ -129,6 +129,11 @@ def main(argv=None) -> int:
                                               "n_train": len(train), "train_identities": p.train_identities,
                                               "recon_reduction": extra.get("recon_reduction", "")})
         print(f"[{recipe}] {len(rows)} rows -> {out}")
+    if out.is_file():
+        study.plot_curves(out, out.with_suffix(".png"),
+                          [("L1 (0..255): solid train, dashed test", ("train_l1", "test_l1")),
+                           ("verifier pair accuracy: solid train, dashed test", ("train_pair_accuracy", "test_pair_accuracy"))],
+                          "Pini et al. learning study (quick-preset data, 64 px)")
     return 0
 
 

@@ -23,6 +23,10 @@ class PiniPreset:
     encoder_filters: tuple[int, ...] = (128, 256, 512, 1024)
     decoder_filters: tuple[int, ...] = (512, 256, 128, 64)
     recon_weight: float = 10.0                            # lambda of eq. 5: not stated, decided
+    # eq. 3: 1/N sum_i ||G(s_i) - d_i||_2^2, the squared norm of each image's error (summed over its
+    # pixels), averaged over the batch; "mean" (also over the pixels) made lambda * MSE ~ 0.1-1 against
+    # an adversarial term of 1-3, which slowed the fit to half the AE's (results/pini/learning_study.csv)
+    recon_reduction: str = "image_sum"
     lr: float = 2e-4
     beta_1: float = 0.5
     beta_2: float = 0.999

@@ -118,6 +118,9 @@ def test_pini_end_to_end_tiny(results_tmp, monkeypatch):
     for col in ("pandora_cgan", "pandora_ae", "pandora_pix2pix"):
         assert t1[col].notna().all()
     assert (t1["data"] == summary["data"]).all() and summary["data"].startswith("stand-in")
+    # Table 1's Cui et al. column: present as in the paper, empty, marked "not reproduced" with the reason
+    assert t1["pandora_cui"].isna().all()
+    assert t1["pandora_cui_status"].str.startswith("not reproduced: Cui et al. [5]").all()
     t2 = pd.read_csv(results_tmp / "pini" / "table2_face_verification.csv")
     assert len(t2) == 9 and set(t2["angle_subset"]) == {"A1", "A2", "A1+A2"}
     assert (results_tmp / "pini" / "figures" / "samples.png").stat().st_size > 0
@@ -125,3 +128,196 @@ def test_pini_end_to_end_tiny(results_tmp, monkeypatch):
     msgs = []
     pini_run.run("tiny", 0, generate=standin.generate, log_fn=msgs.append)
     assert sum("reusing" in m for m in msgs) == 4
+
+
+# ----------------------------------------------------------------------------- exclusion (001 sec. 4.1.1)
+def test_crop_quality_hand_computed():
+    from experiments.cgan.exclusion import crop_quality
+
+    z = np.full((10, 10), 1000.0)            # D = 1000: window [875, 1125] holds these
+    z[0, :5] = 850.0                          # 150 mm in front: "near" (> 100 mm) and outside the window
+    z[1, :5] = 920.0                          # 80 mm in front: face relief, inside the window
+    z[9, :] = 0.0                             # no reading
+    q = crop_quality(z, 1000.0, crop.Box(-10.0, 0.0, 90.0, 100.0), (424, 512))
+    assert q["near_fraction"] == pytest.approx(5 / 100)
+    assert q["valid_fraction"] == pytest.approx((100 - 5 - 10) / 100)
+    assert q["outside_fraction"] == pytest.approx(0.10)      # 10 of the 100 columns lie left of the frame
+
+
+def test_exclusion_reasons_and_boundaries():
+    from experiments.cgan import exclusion as ex
+
+    ok = {"yaw": 75.0, "pitch": -60.0, "roll": 50.0, "near_fraction": 0.10, "valid_fraction": 0.25,
+          "outside_fraction": 0.25}
+    assert ex.exclusion_reason(ok) is None                   # every limit is inclusive
+    assert ex.exclusion_reason({**ok, "yaw": -75.5}).startswith("extreme pose: |yaw| 75.5")
+    assert ex.exclusion_reason({**ok, "pitch": 61}).startswith("extreme pose: |pitch|")
+    assert ex.exclusion_reason({**ok, "roll": -50.1}).startswith("extreme pose: |roll|")
+    assert ex.exclusion_reason({**ok, "near_fraction": 0.11}).startswith("occlusion")
+    assert ex.exclusion_reason({**ok, "valid_fraction": 0.2}).startswith("failed crop")
+    assert ex.exclusion_reason({**ok, "outside_fraction": 0.3}).startswith("failed crop")
+    assert ex.exclusion_reason({"yaw": float("nan")}) is None   # unknown angle: not judged
+    counts = ex.ExclusionCounts()
+    kept = list(ex.filter_samples([ok, {**ok, "yaw": 90}, {**ok, "near_fraction": 0.5}, ok], counts))
+    assert len(kept) == 2 and counts.excluded == {"extreme pose": 1, "occlusion": 1, "failed crop": 0}
+    assert counts.total == 4 and "kept 2 of 4" in counts.summary()
+
+
+def _pandora_fixture(root, subject, seq, frames):
+    """Pandora frames in the assumed layout; ``frames``: (frame id, yaw, kind) with kind "ok",
+    "occluded" (a hand 300 mm in front of the face over a fifth of the crop) or "missed" (the
+    annotated head centre lies on a lone reading far from the head)."""
+    from prnet_synth.conventions import write_depth_png, write_png
+
+    qdir = root / f"{subject:02d}" / f"base_{seq}_ID{subject:02d}"
+    (qdir / "DEPTH").mkdir(parents=True)
+    (qdir / "RGB").mkdir()
+    lines = ["frame,head_roll,head_pitch,head_yaw,head_x,head_y"]
+    rng = np.random.default_rng(subject * 100 + seq)
+    for fid, yaw, kind in frames:
+        depth = np.zeros((424, 512), np.uint16)
+        yy, xx = np.mgrid[0:424, 0:512]
+        head = ((xx - 260) / 55.0) ** 2 + ((yy - 210) / 65.0) ** 2 < 1
+        depth[head] = (900 - 40 * np.sqrt(np.clip(1 - ((xx - 260) / 55.0) ** 2 - ((yy - 210) / 65.0) ** 2, 0, 1)))[head]
+        hx, hy = 260, 210
+        if kind == "occluded":
+            depth[218:278, 195:262] = 600       # a hand over the lower left of the face, not its centre
+        elif kind == "missed":
+            hx, hy = 40, 40
+            depth[38:43, 38:43] = 2000
+        write_depth_png(qdir / "DEPTH" / f"{fid:06d}_DEPTH.png", depth)
+        rgb = np.clip(rng.normal(90 + 3 * subject, 20, (424, 512, 3)), 0, 255).astype(np.uint8)
+        write_png(qdir / "RGB" / f"{fid:06d}_RGB.png", rgb)
+        lines.append(f"{fid:06d},0.0,0.0,{yaw},{hx},{hy}")
+    (qdir / "data.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_pandora_frames_excluded_and_cached_on_disk(tmp_path, results_tmp, monkeypatch):
+    from experiments.cgan import facecache, pini_run
+    from models import cgan_presets
+
+    root = tmp_path / "pandora"
+    _pandora_fixture(root, 3, 1, [(1, 0.0, "ok"), (2, 100.0, "ok"), (3, 5.0, "occluded"), (4, 0.0, "missed"),
+                                  (5, -20.0, "ok")])
+    _pandora_fixture(root, 10, 4, [(1, 0.0, "ok"), (2, 30.0, "ok")])
+    (root / "10" / "base_4_ID10" / "DEPTH" / "000002_DEPTH.png").write_bytes(b"not a png")   # unreadable
+    tiny = dataclasses.replace(cgan_presets.PINI_PRESETS["quick"], name="tiny")
+    monkeypatch.setitem(cgan_presets.PINI_PRESETS, "tiny", tiny)
+    train, val, test, label = pini_run.load_data(tiny, 0, "pandora", str(root), log_fn=lambda m: None)
+    assert label == "pandora" and len(train) == 2 and len(test) == 1      # 001's exclusion removed 3 of 5
+    assert np.allclose(sorted(train.yaw), [-20.0, 0.0])
+    from experiments.cgan.train import work_dir
+
+    cache = work_dir("tiny") / "crops" / "pandora_train_64px"
+    summ = facecache.cache_summary(cache)
+    assert summ["excluded"] == {"extreme pose": 1, "occlusion": 1, "failed crop": 1, "unreadable": 0}
+    assert facecache.cache_summary(work_dir("tiny") / "crops" / "pandora_test_64px")["excluded"]["unreadable"] == 1
+    assert isinstance(train.gray, np.memmap) and not train.gray.flags.writeable     # memory-mapped, not loaded
+    assert not list(cache.glob("shard_*")) and not list(cache.glob(".*.tmp"))
+
+
+def test_crop_cache_resumes_after_a_killed_run_and_refuses_another_key(tmp_path):
+    from experiments.cgan import facecache
+    from experiments.cgan.data import FaceSet
+
+    def faces(frames):
+        n = len(frames)
+        v = np.array(frames, np.uint8)[:, None, None]
+        return FaceSet(np.broadcast_to(v, (n, 4, 4)).copy(), np.broadcast_to(v + 1, (n, 4, 4)).copy(),
+                       np.zeros((n, 4, 4, 3), np.uint8), np.array([f"s{f}" for f in frames]),
+                       np.zeros(n, np.float32), np.zeros(n, np.float32), np.zeros(n, np.float32),
+                       np.array(["S1-S3"] * n), np.full((n, 68, 2), np.nan, np.float32))
+    calls = []
+
+    def crop_shard(frames, fail_at=None):
+        calls.append(list(frames))
+        if fail_at is not None and frames[0] == fail_at:
+            raise KeyboardInterrupt("killed")
+        return faces([f for f in frames if f % 5]), {"extreme pose": sum(1 for f in frames if f % 5 == 0)}
+
+    frames = list(range(1, 12))          # shards [1-4] [5-8] [9-11]
+    key = {"data": "x", "n": len(frames)}
+    with pytest.raises(KeyboardInterrupt):
+        facecache.build_cache(frames, lambda fr: crop_shard(fr, fail_at=5), tmp_path / "c", 4, key, shard_size=4,
+                              log_fn=lambda m: None)
+    assert sorted(p.name for p in (tmp_path / "c").glob("shard_*.npz")) == ["shard_00000.npz"]
+    calls.clear()
+    facecache.build_cache(frames, crop_shard, tmp_path / "c", 4, key, shard_size=4, log_fn=lambda m: None)
+    assert [c[0] for c in calls] == [5, 9]                          # the finished shard is not redone
+    fs = facecache.load_cache(tmp_path / "c")
+    assert fs.gray[:, 0, 0].tolist() == [1, 2, 3, 4, 6, 7, 8, 9, 11]     # 5 and 10 excluded, order kept
+    assert fs.depth8[:, 0, 0].tolist() == [2, 3, 4, 5, 7, 8, 9, 10, 12]
+    assert facecache.cache_summary(tmp_path / "c")["excluded"] == {"extreme pose": 2}
+    with pytest.raises(ValueError, match="cache_key.json"):
+        facecache.build_cache(frames, crop_shard, tmp_path / "c", 4, {"data": "y"}, log_fn=lambda m: None)
+
+
+def test_unit_batches_convert_per_batch_and_cover_every_sample():
+    from experiments.cgan.train import UnitBatches
+
+    x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1) * 25          # 0, 25, ..., 225
+    y = (255 - x).astype(np.uint8)
+    ds = UnitBatches(x, y, 4, seed=1)
+    assert len(ds) == 3
+    seen = []
+    for i in range(len(ds)):
+        bx, by = ds[i]
+        assert bx.dtype == np.float32 and bx.shape[1:] == (1, 1, 1)
+        np.testing.assert_allclose(bx + by, 0.0, atol=1e-6)         # (v / 127.5 - 1) + ((255 - v) / 127.5 - 1) = 0
+        seen += np.rint((bx[:, 0, 0, 0] + 1) * 127.5).astype(int).tolist()
+    assert sorted(seen) == list(range(0, 250, 25))
+    first = ds.order.copy()
+    ds.on_epoch_end()
+    assert sorted(ds.order) == list(range(10)) and not np.array_equal(first, ds.order)
+    pairs = UnitBatches([x, x], np.array([1.0, 0.0], np.float32), 2, index=np.array([[0, 9], [3, 3]]), shuffle=False)
+    (a, b), lab = pairs[0]
+    assert a[:, 0, 0, 0].tolist() == pytest.approx([-1.0, 3 * 25 / 127.5 - 1]) and lab.tolist() == [1.0, 0.0]
+    assert b[0, 0, 0, 0] == pytest.approx(225 / 127.5 - 1)
+
+
+def test_pini_reconstruction_is_eq3_squared_norm_per_image():
+    """001 eq. 3: L_MSE = 1/N sum_i ||G(s_i) - d_i||_2^2 (summed over the pixels of each image)."""
+    import tensorflow as tf
+
+    from models import pini as pini_models
+    from models.cgan_presets import get_preset
+
+    p = get_preset("pini", "quick")
+    gan = pini_models.build_cgan(16, (2, 2, 2, 2), (2, 2, 2, 2), p.recon_weight, recon_reduction=p.recon_reduction)
+    target = np.zeros((2, 16, 16, 1), np.float32)
+    out = np.zeros((2, 16, 16, 1), np.float32)
+    out[0, :2, :2] = 0.5              # image 0: 4 pixels off by 0.5 -> ||.||^2 = 1.0
+    out[1, 0, 0] = -1.0               # image 1: 1 pixel off by 1   -> ||.||^2 = 1.0
+    assert float(gan._recon_loss(tf.constant(target), tf.constant(out))) == pytest.approx(1.0)
+    mean_gan = pini_models.build_cgan(16, (2, 2, 2, 2), (2, 2, 2, 2), recon_reduction="mean")
+    assert float(mean_gan._recon_loss(tf.constant(target), tf.constant(out))) == pytest.approx(2.0 / 512)
+    with pytest.raises(ValueError, match="recon_reduction"):
+        pini_models.build_cgan(16, (2, 2, 2, 2), (2, 2, 2, 2), recon_reduction="sum")
+
+
+def test_pini_real_data_sets_write_their_own_files(tmp_path, results_tmp, monkeypatch):
+    """A Pandora run (fixture in the assumed layout) writes results/pini/pandora/, leaving the
+    default's results/pini/ files alone; its crops are excluded, cached and memory-mapped."""
+    from experiments.cgan import pini_run
+    from models import cgan_presets
+
+    root = tmp_path / "pandora"
+    _pandora_fixture(root, 3, 1, [(1, 0.0, "ok"), (2, 5.0, "ok"), (3, 100.0, "ok")])
+    _pandora_fixture(root, 5, 4, [(1, 0.0, "ok"), (2, 20.0, "ok")])
+    _pandora_fixture(root, 10, 1, [(1, 0.0, "ok"), (2, 20.0, "ok"), (3, 0.0, "occluded")])
+    _pandora_fixture(root, 14, 4, [(1, 0.0, "ok"), (2, 0.0, "ok")])
+    tiny = dataclasses.replace(
+        cgan_presets.PINI_PRESETS["quick"], name="tiny", epochs=1, encoder_filters=(4, 4, 4, 4),
+        decoder_filters=(4, 4, 4, 4), pix2pix_ngf=4, pix2pix_ndf=4, siamese_filters=(4, 4, 4, 4, 4),
+        siamese_fc=(8, 4), siamese_epochs=1, siamese_train_pairs=16, val_pairs_per_cell=2, test_pairs_per_cell=2)
+    monkeypatch.setitem(cgan_presets.PINI_PRESETS, "tiny", tiny)
+    (results_tmp / "pini").mkdir()
+    (results_tmp / "pini" / "table1_pixel_metrics.csv").write_text("metric\nsentinel\n")
+    summary = pini_run.run("tiny", 0, "pandora", str(root), log_fn=lambda m: None)
+    assert summary["n_train"] == 4 and summary["n_test"] == 4          # 1 extreme pose, 1 occlusion excluded
+    t1 = pd.read_csv(results_tmp / "pini" / "pandora" / "table1_pixel_metrics.csv")
+    assert (t1["data"] == "pandora").all() and t1["pandora_cgan"].notna().all()
+    assert (results_tmp / "pini" / "pandora" / "table2_face_verification.csv").is_file()
+    assert (results_tmp / "pini" / "pandora" / "figures" / "samples.png").is_file()
+    assert (results_tmp / "pini" / "table1_pixel_metrics.csv").read_text() == "metric\nsentinel\n"
+    assert pini_run._out_dir("biwi") != pini_run._out_dir("pandora")

@@ -135,7 +135,8 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
         "ae": lambda: pini_models.build_autoencoder(s, preset.encoder_filters, preset.decoder_filters,
                                                     preset.lr, preset.beta_1, preset.beta_2),
         "cgan": lambda: pini_models.build_cgan(s, preset.encoder_filters, preset.decoder_filters,
-                                               preset.recon_weight, preset.lr, preset.beta_1, preset.beta_2),
+                                               preset.recon_weight, preset.lr, preset.beta_1, preset.beta_2,
+                                               recon_reduction=preset.recon_reduction),
         "pix2pix": lambda: build_pix2pix(s, 1, 1, ngf=preset.pix2pix_ngf, ndf=preset.pix2pix_ndf,
                                          lr=preset.lr, beta_1=preset.beta_1, beta_2=preset.beta_2),
     }

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["pixel_l1", "train_for_budget", "append_rows", "done_recipes", "generator_of"]
+__all__ = ["pixel_l1", "train_for_budget", "append_rows", "done_recipes", "generator_of", "plot_curves"]
 
 
 def pixel_l1(gt_u8: np.ndarray, pred_u8: np.ndarray) -> float:
@@ -110,3 +110,35 @@ def append_rows(path, recipe: str, rows: list[dict], extra: Optional[dict] = Non
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_csv(path, new)
     return new
+
+
+def plot_curves(csv_path, png_path, panels: Sequence[tuple[str, Sequence[str]]], title: str = "") -> None:
+    """One panel per (y label, columns): every recipe's column against training CPU seconds
+    (solid: the first column, dashed: the second). Written atomically."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from prnet_synth.atomic import atomic_write_bytes
+
+    df = pd.read_csv(csv_path)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
+    for ax, (ylabel, cols) in zip(axes[0], panels):
+        for i, (recipe, g) in enumerate(df.groupby("recipe", sort=False)):
+            for c, style in zip(cols, ("-", "--", ":")):
+                if c in g.columns and g[c].notna().any():
+                    ax.plot(g["cpu_seconds"], g[c], style, color=f"C{i}", marker=".", label=f"{recipe} {c}")
+        ax.set_xlabel("training CPU seconds")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    atomic_write_bytes(png_path, buf.getvalue())
