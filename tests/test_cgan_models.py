@@ -160,3 +160,30 @@ def test_test_step_reports_reconstruction_of_inference_outputs():
     assert float(logs["recon"]) == pytest.approx(float(np.mean((out - y) ** 2)), rel=1e-5)
     assert float(logs["g_adv"]) == pytest.approx(float(-np.mean(np.log(d_fake))), rel=1e-4)
     assert float(logs["g_loss"]) == pytest.approx(10 * float(logs["recon"]) + float(logs["g_adv"]), rel=1e-5)
+
+
+# ----------------------------------------------------------------------------- learning-study helpers
+def test_study_pixel_l1_and_rows(tmp_path):
+    import keras
+    import pandas as pd
+
+    from experiments.cgan import study
+
+    gt = np.array([[[0, 100], [100, 100]]], np.uint8)
+    pred = np.array([[[50, 110], [90, 100]]], np.uint8)
+    assert study.pixel_l1(gt, pred) == pytest.approx(20 / 3)          # the gt-0 pixel is not scored
+    with pytest.raises(ValueError, match="differ in shape"):
+        study.pixel_l1(gt, pred[:, :1])
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((10, 2), np.float32)
+    rows = study.train_for_budget(model, x, np.zeros((10, 1), np.float32), batch_size=4, budget_cpu_s=1e6,
+                                  eval_every_cpu_s=1e6, evaluate=lambda m: {"k": 1.0}, max_steps=5, log=lambda m: None)
+    assert [r["steps"] for r in rows] == [0, 5] and rows[-1]["images"] == 4 + 4 + 4 + 4 + 4
+    assert "log_loss" in rows[-1] and rows[-1]["k"] == 1.0
+    out = tmp_path / "s.csv"
+    study.append_rows(out, "a", rows)
+    study.append_rows(out, "b", rows[:1])
+    study.append_rows(out, "a", rows[:1], {"note": "rerun"})
+    df = pd.read_csv(out)
+    assert sorted(df["recipe"]) == ["a", "b"] and study.done_recipes(out) == {"a", "b"}
