@@ -387,13 +387,18 @@ def _batches(deg: np.ndarray, gt: np.ndarray, batch: int, size: int, seed: int, 
     """keras.utils.PyDataset of shuffled (degraded, target) float batches in [0, 1], random crops of
     ``size`` px at native scale when ``size`` is smaller than the images; with ``hole_weight`` > 0
     also per-pixel loss weights (``pixel_weights``). ``regen(epoch)``: the pairs of that epoch
-    (fresh degradations), used from the epoch after ``start_epoch`` on (and for ``start_epoch`` > 0)."""
+    (fresh degradations), used from the epoch after ``start_epoch`` on (and for ``start_epoch`` > 0).
+
+    The epoch advances in ``on_epoch_begin`` from the second call on: Keras' ``fit`` also calls
+    ``on_epoch_end`` once before the first epoch (``EpochIterator.reset``), which must neither skip
+    epoch ``start_epoch``'s pairs nor degrade a set of pairs that is never trained on."""
     import keras
 
     class Pairs(keras.utils.PyDataset):
         def __init__(self):
             super().__init__(workers=1, use_multiprocessing=False)
             self.epoch = start_epoch
+            self.started = False
             self.deg, self.gt = (deg, gt) if regen is None or start_epoch == 0 else regen(start_epoch)
             self.order = self._order()
 
@@ -418,7 +423,10 @@ def _batches(deg: np.ndarray, gt: np.ndarray, batch: int, size: int, seed: int, 
             xf, yf = x[..., None].astype(np.float32) * scale, y[..., None].astype(np.float32) * scale
             return (xf, yf, pixel_weights(xf, yf, hole_weight)) if hole_weight > 0 else (xf, yf)
 
-        def on_epoch_end(self):
+        def on_epoch_begin(self):
+            if not self.started:             # epoch start_epoch: the pairs made in __init__
+                self.started = True
+                return
             self.epoch += 1
             if regen is not None:
                 self.deg, self.gt = regen(self.epoch)
