@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--preset", default="quick", choices=("quick", "paper"))
+    ap.add_argument("--preset", default="quick", choices=("quick", "cpu", "paper"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", default="synthetic", choices=("synthetic", "pandora-motormark"))
     ap.add_argument("--root", default=None, help="Pandora folder (training data) for --data pandora-motormark")

@@ -3,7 +3,8 @@
 ``paper``: the papers' sizes (what they state; what they leave open is decided and marked in the
 comments and in docs/notes/80_cgans.md). ``quick``: the same architectures narrowed (filters / 8)
 (Pini: 64x64 instead of 96x96) and a few hundred synthetic faces, so that both reproductions run end to end in a
-few minutes on 2 CPU cores.
+few minutes on 2 CPU cores. ``cpu``: the papers' input sizes and losses at the widths and data sizes
+that the measured rates (benchmarks/*_learning_study.py) fit into about an hour per paper on 2 cores.
 """
 from __future__ import annotations
 
@@ -85,6 +86,20 @@ PINI_PRESETS = {
         pix2pix_batch_size=4, siamese_filters=scaled((64, 128, 256, 256, 256), 8), siamese_fc=(32, 16),
         siamese_epochs=6, siamese_train_pairs=2000, val_pairs_per_cell=30, test_pairs_per_cell=60,
         n_train=320, n_test=120, n_val=48, epochs=8, train_identities=32, test_identities=4),
+    # cpu: the paper's 96x96 networks and losses (eq. 3 per-image norm) at filters / 8, sized for about an
+    # hour on 2 CPU cores (proposed, not run yet). Rates measured by benchmarks/pini_learning_study.py on
+    # the shared 2-core machine at 64 px, filters / 8, batch 16: cGAN 4.5 steps per CPU second, AE 8.6,
+    # Siamese (batch 32) 28; filters / 4 cost 2.8x more per step for no gain per CPU second. At 96 px
+    # (2.25x the pixels): cGAN ~32 faces / CPU s -> 10 epochs of 4000 faces ~ 1250 CPU s, AE ~ 650,
+    # pix2pix (ngf 8, batch 16; not measured, ~2x the AE) ~ 1300, Siamese 3 x 20000 pairs ~ 150, data
+    # 4600 faces ~ 250: ~ 3600 CPU s. The study's test error is set by the data (32 identities x 10
+    # faces), hence 200 identities x 20 faces here.
+    "cpu": PiniPreset(
+        "cpu", input_size=96, encoder_filters=scaled((128, 256, 512, 1024), 8),
+        decoder_filters=scaled((512, 256, 128, 64), 8), batch_size=16, pix2pix_ngf=8, pix2pix_ndf=8,
+        pix2pix_batch_size=16, siamese_filters=scaled((64, 128, 256, 256, 256), 8), siamese_fc=(32, 16),
+        siamese_epochs=3, siamese_train_pairs=20000, val_pairs_per_cell=50, test_pairs_per_cell=100,
+        n_train=4000, n_test=400, n_val=200, epochs=10, train_identities=200, test_identities=8),
 }
 
 FABBRI_PRESETS = {
@@ -94,6 +109,17 @@ FABBRI_PRESETS = {
         decoder_filters=scaled((256, 128, 64, 32), 8), disc_filters=scaled((64, 128, 256, 512), 8),
         batch_size=16, pix2pix_ngf=8, pix2pix_ndf=8, pix2pix_batch_size=4, attr_epochs=20,
         attr_filters=(16, 32, 64), n_train=320, n_test=120, epochs=8, train_identities=32, test_identities=4),
+    # cpu: 003's 64x64 networks and losses at filters / 8, sized for about an hour on 2 CPU cores
+    # (proposed, not run yet). The det-cGAN's first three 5x5 convolutions run at full resolution, so a
+    # step costs ~0.6 CPU s at filters / 8 and batch 16 (benchmarks/fabbri_learning_study.py, AE; the
+    # cGAN adds its discriminator) and filters / 4 cost ~4x that: 8 epochs of 2000 faces = 1000 steps
+    # ~ 600-800 CPU s per generator, three of them plus pix2pix (ngf 8), the attribute classifier, dlib
+    # on 5 x 400 faces and 2400 synthetic faces (~130 CPU s): ~ 3000 CPU s.
+    "cpu": FabbriPreset(
+        "cpu", input_size=64, encoder_filters=scaled((64, 128, 256, 512), 8),
+        decoder_filters=scaled((256, 128, 64, 32), 8), disc_filters=scaled((64, 128, 256, 512), 8),
+        batch_size=16, pix2pix_ngf=8, pix2pix_ndf=8, pix2pix_batch_size=16, attr_epochs=20,
+        attr_filters=(16, 32, 64), n_train=2000, n_test=400, epochs=8, train_identities=100, test_identities=8),
 }
 
 PRESETS = {"pini": PINI_PRESETS, "fabbri": FABBRI_PRESETS}
