@@ -7,7 +7,8 @@ as the tables (``experiments.chiu.pipeline.recognition_inputs``). ``--inputs gt`
 generator's own depth and 7-class mask (isolates the recognizer from DepthNet); ``--inputs depthnet``
 would need a trained DepthNet and is left to the pipeline.
 
-Every ``--eval-every`` steps the model is scored in inference mode on a fixed subset of the
+``cpu_s`` counts the process's CPU seconds spent training (the scoring is left out). Every
+``--eval-every`` steps the model is scored in inference mode on a fixed subset of the
 training images: rank-1 accuracy of the margin-free ArcFace logits per branch (the *training
 accuracy*), the mean cross-entropy of those logits, and the spread of the spatial-attention maps
 between faces (mean over pixels of the standard deviation across faces: 0 = the same map for
@@ -75,7 +76,7 @@ def score(model, x: dict, y: np.ndarray) -> dict:
 
 
 def run_recipe(name: str, seed: int, max_steps: int, eval_every: int, budget_s: float, n_ids: int | None,
-               per_id: int | None, n_eval: int) -> pd.DataFrame:
+               per_id: int | None, n_eval: int, on_record=None) -> pd.DataFrame:
     import keras
 
     from models.chiu_presets import get_preset
@@ -101,20 +102,29 @@ def run_recipe(name: str, seed: int, max_steps: int, eval_every: int, budget_s: 
     cpu0, wall0 = time.process_time(), time.time()
     step = 0
 
+    eval_cpu = [0.0]
+
+    def train_cpu():
+        return time.process_time() - cpu0 - eval_cpu[0]
+
     def record():
         r = {"recipe": name, "preset": preset_name, "step": step, "epoch": step / steps_per_epoch,
-             "images_seen": step * cfg.batch_size, "cpu_s": time.process_time() - cpu0,
+             "images_seen": step * cfg.batch_size, "cpu_s": train_cpu(),
              "wall_s": time.time() - wall0, "lr": float(opt.learning_rate.numpy()), "n_ids": n_ids,
              "n_train": len(y), "chance": 1.0 / n_ids, "changes": repr(repl)}
+        c = time.process_time()
         r.update(score(model, x_ev, y[ev]))
+        eval_cpu[0] += time.process_time() - c
         rows.append(r)
+        if on_record is not None:  # persist as we go: a killed run keeps its curve so far
+            on_record(pd.DataFrame(rows))
         print(f"{name:>16s} step {step:5d} cpu {r['cpu_s']:7.1f}s  acc rgb {r['acc_rgb']:.3f} depth "
               f"{r['acc_depth']:.3f}  ce {r['ce_rgb']:.2f}/{r['ce_depth']:.2f}  att spread "
               + " ".join(f"{r[k]:.3f}" for k in r if k.startswith("att_spread")), flush=True)
 
     record()
     order = np.array([], np.int64)
-    while step < max_steps and time.process_time() - cpu0 < budget_s:
+    while step < max_steps and train_cpu() < budget_s:
         if len(order) < cfg.batch_size:
             order = np.concatenate([order, rng.permutation(len(y))])
         idx, order = order[:cfg.batch_size], order[cfg.batch_size:]
@@ -136,7 +146,7 @@ def main(argv=None):
     ap.add_argument("--recipes", nargs="+", default=["quick", "quick_lr001"], choices=sorted(RECIPES))
     ap.add_argument("--max-steps", type=int, default=300)
     ap.add_argument("--eval-every", type=int, default=30)
-    ap.add_argument("--budget-seconds", type=float, default=240.0, help="CPU seconds per recipe")
+    ap.add_argument("--budget-seconds", type=float, default=240.0, help="training CPU seconds per recipe")
     ap.add_argument("--identities", type=int, default=None, help="default: the preset's rec_train_identities")
     ap.add_argument("--per-identity", type=int, default=None)
     ap.add_argument("--n-eval", type=int, default=240, help="training images scored at each evaluation")
@@ -146,16 +156,19 @@ def main(argv=None):
     args = ap.parse_args(argv)
     out = args.out or results_dir() / "chiu" / "learning_study.csv"
     old = pd.read_csv(out) if out.is_file() else pd.DataFrame()
+    version = code_version()
     for name in args.recipes:
-        df = run_recipe(name, args.seed, args.max_steps, args.eval_every, args.budget_seconds, args.identities,
-                        args.per_identity, args.n_eval)
-        df["inputs"] = args.inputs
-        df["seed"] = args.seed
-        df["code_version"] = code_version()
         if len(old):
             old = old[old["recipe"] != name]
-        old = pd.concat([old, df], ignore_index=True)
-        atomic_write_csv(out, old, index=False)
+
+        def save(df, name=name):
+            df = df.assign(inputs=args.inputs, seed=args.seed, code_version=version)
+            atomic_write_csv(out, pd.concat([old, df], ignore_index=True), index=False)
+
+        df = run_recipe(name, args.seed, args.max_steps, args.eval_every, args.budget_seconds, args.identities,
+                        args.per_identity, args.n_eval, on_record=save)
+        old = pd.concat([old, df.assign(inputs=args.inputs, seed=args.seed, code_version=version)],
+                        ignore_index=True)
     print(f"wrote {out}")
 
 

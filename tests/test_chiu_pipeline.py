@@ -73,11 +73,31 @@ def test_chiu_tables_micro(results_tmp, monkeypatch):
     assert {k: v["probes"] for k, v in counts.items()} == expect
     assert all(v["gallery"] == 3 for v in counts.values())
     assert (out / "figures" / "fig7_attention.png").is_file()
+    spread = json.loads((out / "protocol_counts.json").read_text())["attention_spread"]
+    assert set(spread) == {"stage0", "stage2"}
+    # a real data set's protocols with the same (cached) networks: a Lock3DFace fixture
+    from test_chiu_datasets import _lock_clip
+
+    lock = results_tmp.parent / "lock3dface"
+    _lock_clip(lock, "session1", "neutral", "001", 2)
+    _lock_clip(lock, "session1", "neutral", "002", 1)
+    _lock_clip(lock, "session1", "pose", "001", 1)
+    _lock_clip(lock, "session1", "expression", "002", 1)
+    _lock_clip(lock, "session2", "neutral", "002", 1, colour="video")
+    with pytest.raises(SystemExit):
+        s02.main(["--preset", "micro", "--data", str(lock)])  # --data needs --dataset
+    from experiments.chiu import pipeline
+
+    real = pipeline.recognition_tables_real(preset, 5, "Lock3DFace", lock, out)
+    assert list(real["modalities"]) == ["D*+M*", "RGB+M*", "RGB+D*+M*"] and (real["n_records"] == 6).all()
+    rc = json.loads((out / "identification_Lock3DFace_counts.json").read_text())["columns"]
+    assert {k: (v["gallery"], v["probes"]) for k, v in rc.items()} == {
+        "expression": (2, 1), "pose": (2, 1), "occlusion": (2, 0), "time": (2, 1)}
+    got = real[["expression", "pose", "time"]].to_numpy(float)
+    assert np.isin(got, [0.0, 100.0]).all() and real["occlusion"].isna().all()
     # resumable: a second run reuses the trained weights (no new training log lines) and reproduces the tables
     log = out / "logs"
     sizes = {p.name: p.stat().st_size for p in log.glob("*.csv")}
-    from experiments.chiu import pipeline
-
     again = pipeline.depth_tables(preset, seed=5, out_dir=out)
     pd.testing.assert_frame_equal(again["table1"].drop(columns=["code_version"]), tables["table1"].drop(columns=["code_version"]))
     assert {p.name: p.stat().st_size for p in log.glob("*.csv")} == sizes

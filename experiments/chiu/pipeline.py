@@ -581,8 +581,10 @@ def recognition_tables(preset, seed: int, out_dir: Optional[Path] = None) -> dic
              "table4": "table4_lock3dface.csv", "table6": "table6_modalities.csv"}
     for key, df in tables.items():
         atomic_write_csv(out_dir / files[key], df)
-    atomic_write_json(out_dir / "protocol_counts.json", {"columns": counts, "gallery_identities": n_ids, **prov})
-    _attention_figure(model, depthnet, lock_gallery, size, out_dir / "figures" / "fig7_attention.png", preset.name)
+    spread = _attention_figure(model, depthnet, lock_gallery, size, out_dir / "figures" / "fig7_attention.png",
+                               preset.name)
+    atomic_write_json(out_dir / "protocol_counts.json", {"columns": counts, "gallery_identities": n_ids,
+                                                         "attention_spread": spread, **prov})
     return tables
 
 
@@ -638,7 +640,7 @@ def recognition_tables_real(preset, seed: int, dataset: str, root: Path, out_dir
     return df
 
 
-def _attention_figure(model, depthnet, gal: dict, size: int, path: Path, preset_name: str, n: int = 6):
+def _attention_figure(model, depthnet, gal: dict, size: int, path: Path, preset_name: str, n: int = 6) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -661,6 +663,8 @@ def _attention_figure(model, depthnet, gal: dict, size: int, path: Path, preset_
     for r, lv in enumerate(levels, start=1):
         axes[r][0].set_ylabel(f"SAM stage {lv}", fontsize=7)
     _save_figure(fig, f"Mask-guided spatial attention, synthetic faces (preset {preset_name})", path)
+    # how much the maps differ between the faces shown: mean over pixels of the std across faces
+    return {f"stage{lv}": float(np.mean(np.std(maps[lv], axis=0))) for lv in levels}
 
 
 # ----------------------------------------------------------------------------- real 3D data
