@@ -27,9 +27,9 @@ reproduce: $(STAMP)
 	@mkdir -p work_data
 	@if [ -n "$(FORCE)" ] || [ ! -f $(REPRO_MARK) ]; then touch $(REPRO_MARK); \
 	  echo "make reproduce: full run (--force, TRAIN=$(TRAIN))"; \
-	  TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m experiments.reproduce $(REPRO_ARGS) --force; \
+	  $(PY) -m experiments.reproduce $(REPRO_ARGS) --force; \
 	else echo "make reproduce: resuming (FORCE=1 recomputes everything)"; \
-	  TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m experiments.reproduce $(REPRO_ARGS); fi
+	  $(PY) -m experiments.reproduce $(REPRO_ARGS); fi
 
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q tests
@@ -39,7 +39,7 @@ docs:
 	python3 docs/build.py
 
 bench: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m benchmarks.run_all
+	$(PY) -m benchmarks.run_all
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,1 +1,2 @@
 """Benchmark scripts: each prints a speed ratio measured in one run."""
+import prnet_synth as _prnet_synth  # noqa: F401  (TensorFlow's environment before TensorFlow: prnet_synth.tf_env)

@@ -135,7 +135,9 @@ def draw_figure(out: Path, gt, source: str, seed: int = 0) -> Path:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m degrade", description=__doc__.split("\n\n")[0])
+    script = os.path.basename(sys.argv[0])       # the console script's name (setup.cfg), else `python -m`
+    ap = argparse.ArgumentParser(prog=script if script.startswith("face-depth-") else "python -m degrade",
+                                 description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("figure", help="figure of degraded samples per variant beside the ground truth")
     f.add_argument("--source", default="toy",

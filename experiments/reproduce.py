@@ -111,7 +111,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     except ValueError as exc:
         ap.error(str(exc))                       # exit status 2, nothing run
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    env = dict(os.environ)                       # TF_CPP_MIN_LOG_LEVEL: set by prnet_synth.tf_env on import
     root = HERE.parent
     env["PYTHONPATH"] = str(root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     from experiments.schlett.io import out_dir

@@ -357,7 +357,7 @@ def step03_train(args) -> list[Path]:
             cmd.append("--force")   # --force retrains the committed weights too (a killed run resumes without it)
         log.info("03: %s", " ".join(cmd))
         t0 = time.perf_counter()
-        res = subprocess.run(cmd, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        res = subprocess.run(cmd)   # TensorFlow's log level: os.environ, set by prnet_synth.tf_env
         ran = True
         if res.returncode != 0:
             log.error("03: training exited with %d", res.returncode)
