@@ -4,30 +4,32 @@ The reference below is what a user would write instead (cv2.erode for the outlin
 for the holes, numpy's Generator for the noise, cv2.blur twice for the normalised convolution),
 implementing the same degradations with the same ``DegradationConfig`` ranges. Both run in one
 process on the same ground truth; the script prints pairs/s for both and their ratio, and the
-ratio to the U-Net training rate the renderer has to outpace.
+ratio to the U-Net training rate the renderer has to outpace. That rate is measured in the same
+run, interleaved with the renderer timings so that load changes hit both alike: training steps of
+the U-Net (default DL-Delta at Table III width, 4.2 M parameters, batch 16, the trainer's fixed-shape
+model, Adam + MSE) on the benchmark's own degraded pairs. ``--train-steps 0`` skips it (no ratio).
 
     python benchmarks/bench_degrade.py [--batch 64] [--repeats 5] [--variant plain|...|all] [--config paper] [--size 256]
+                                       [--train-label DL-Delta-1] [--train-width 1.0] [--train-batch 16] [--train-steps 3]
 """
 from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+# importing prnet_synth sets TensorFlow's log level before TensorFlow loads (prnet_synth.tf_env)
 from prnet_synth.conventions import MAX_VALID, UNITS_PER_MM  # noqa: E402
 
-# the training rate of a 4.2 M-parameter U-Net on this CPU (shared/docs/environment.md: model.fit
-# on tf.data, batch 16: 2.3 img/s); the renderer should be at least 20x faster
-UNET_TRAIN_IMG_PER_S = 2.3
+#: the renderer should make pairs at least this many times faster than the U-Net trains on them
+GOAL_OVER_TRAINING = 20.0
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
@@ -98,6 +100,41 @@ def degrade_one_cv2(gt: np.ndarray, rng: np.random.Generator, cfg, variant: str 
     return out
 
 
+class TrainingTimer:
+    """Times single training steps of a U-Net enhancer as the trainer builds and compiles it (fixed
+    input shape, ``models.training._compile`` with the paper preset's recipe) on given pairs."""
+
+    def __init__(self, label: str, width: float, size: int, batch: int, gt: np.ndarray, deg: np.ndarray):
+        from models.enhancer_presets import get_preset
+        from models.training import _compile
+        from models.unet import build_enhancer_network, trainable_count
+
+        self.batch = batch
+        self.model = build_enhancer_network(label, width, input_size=size)
+        self.params = trainable_count(self.model)
+        _compile(self.model, get_preset("paper"), steps=1000)
+        reps = -(-batch // len(gt))
+        scale = np.float32(1.0 / 65535.0)
+        self.x = (np.tile(deg, (reps, 1, 1))[:batch, ..., None].astype(np.float32) * scale)
+        self.y = (np.tile(gt, (reps, 1, 1))[:batch, ..., None].astype(np.float32) * scale)
+        self.times: list[float] = []
+
+    def warm_up(self) -> float:
+        t0 = time.perf_counter()
+        self.model.train_on_batch(self.x, self.y)
+        return time.perf_counter() - t0
+
+    def step(self) -> None:
+        t0 = time.perf_counter()
+        self.model.train_on_batch(self.x, self.y)
+        self.times.append(time.perf_counter() - t0)
+
+    @property
+    def rate(self) -> float:
+        """Training images per second: batch / median step time."""
+        return self.batch / float(np.median(self.times))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--batch", type=int, default=64)
@@ -107,7 +144,15 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--pipeline-batches", type=int, default=12,
                     help="also time pairs_dataset over this many batches of 16 (0: skip)")
+    ap.add_argument("--train-label", default="DL-Delta-1", help="U-Net whose training rate is measured")
+    ap.add_argument("--train-width", type=float, default=1.0, help="its width multiplier (1.0: Table III)")
+    ap.add_argument("--train-batch", type=int, default=16)
+    ap.add_argument("--train-steps", type=int, default=3,
+                    help="timed training steps (after one warm-up), interleaved with the first repeats; "
+                         "0: no training rate and no ratio to it")
     args = ap.parse_args(argv)
+    if args.train_steps < 0 or args.train_batch < 1:
+        ap.error("--train-steps must be >= 0 and --train-batch >= 1")
 
     import tensorflow as tf
 
@@ -124,6 +169,15 @@ def main(argv=None) -> int:
     variants = degrade.VARIANTS if args.variant == "all" else (args.variant,)
     print(f"device: {dev}; batch {args.batch} of {args.size}x{args.size}; config {args.config}; "
           f"median of {args.repeats} interleaved timings")
+    trainer = None
+    if args.train_steps:
+        deg = np.stack([degrade_one_cv2(g, rng, cfg, "plain") for g in gt])   # training pairs (no TF trace here)
+        trainer = TrainingTimer(args.train_label, args.train_width, args.size, args.train_batch, gt, deg)
+        warm = trainer.warm_up()
+        print(f"U-Net training: {args.train_label} x{args.train_width:g} ({trainer.params:,} parameters), batch "
+              f"{args.train_batch}, {args.size}x{args.size}; first step (trace + compile) {warm:.1f} s; "
+              f"{args.train_steps} timed steps interleaved below")
+    pending = args.train_steps
     for variant in variants:
         t0 = time.perf_counter()
         degrade.degrade_batch(gt_tf, 0, variant, cfg).numpy()
@@ -132,7 +186,7 @@ def main(argv=None) -> int:
             degrade.degrade_batch(gt_tf, i + 1, variant, cfg).numpy()
             degrade_one_cv2(gt[0], rng, cfg, variant)
         t_tf, t_cv = [], []
-        for r in range(args.repeats):  # interleaved, so load changes hit both alike
+        for r in range(args.repeats):  # interleaved, so load changes hit all alike
             t0 = time.perf_counter()
             degrade.degrade_batch(gt_tf, 100 + r, variant, cfg).numpy()
             t_tf.append(time.perf_counter() - t0)
@@ -140,14 +194,22 @@ def main(argv=None) -> int:
             for i in range(args.batch):
                 degrade_one_cv2(gt[i], rng, cfg, variant)
             t_cv.append(time.perf_counter() - t0)
+            if trainer is not None and pending > 0:
+                trainer.step()
+                pending -= 1
+        while trainer is not None and pending > 0:   # fewer repeats than training steps
+            trainer.step()
+            pending -= 1
         tf_rate = args.batch / float(np.median(t_tf))
         cv_rate = args.batch / float(np.median(t_cv))
         print(f"[{variant}] first call (trace + XLA compile) {compile_s:.1f} s")
         print(f"  TF renderer (batched):   {tf_rate:8.1f} pairs/s")
         print(f"  OpenCV per image (ref.): {cv_rate:8.1f} pairs/s")
         print(f"  ratio TF / OpenCV:       {tf_rate / cv_rate:8.2f}  (goal >= 0.5)")
-        print(f"  ratio TF / U-Net training ({UNET_TRAIN_IMG_PER_S} img/s): "
-              f"{tf_rate / UNET_TRAIN_IMG_PER_S:6.1f}  (goal >= 20)")
+        if trainer is not None:
+            train = trainer.rate
+            print(f"  U-Net training (measured): {train:8.2f} img/s (median of {len(trainer.times)} steps)")
+            print(f"  ratio TF / U-Net training: {tf_rate / train:8.1f}  (goal >= {GOAL_OVER_TRAINING:g})")
     if args.pipeline_batches > 0:
         # the tf.data stage the trainer uses: float pairs, parallel map, prefetch
         ds = degrade.pairs_dataset(gt, 0, 16, variants=degrade.VARIANTS, config=cfg,
@@ -158,8 +220,10 @@ def main(argv=None) -> int:
         for _ in range(args.pipeline_batches):
             x, y = next(it)
         rate = 16 * args.pipeline_batches / (time.perf_counter() - t0)
-        print(f"[pairs_dataset, all variants, batch 16, float] {rate:8.1f} pairs/s = "
-              f"{rate / UNET_TRAIN_IMG_PER_S:.1f}x the U-Net training rate")
+        line = f"[pairs_dataset, all variants, batch 16, float] {rate:8.1f} pairs/s"
+        if trainer is not None:
+            line += f" = {rate / trainer.rate:.1f}x the measured U-Net training rate ({trainer.rate:.2f} img/s)"
+        print(line)
     return 0
 
 
