@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import logging
 import os
 import queue
 import re
@@ -45,6 +46,8 @@ __all__ = [
     "read_recording", "read_png_pairs", "write_png_pairs", "write_recording", "open_source",
     "align_depth_to_color", "live_frames", "DEFAULT_DEPTH_SCALE",
 ]
+
+log = logging.getLogger(__name__)
 
 RECORDING_SUFFIXES = (".bag", ".db3")
 DEFAULT_DEPTH_SCALE = 0.001
@@ -416,9 +419,45 @@ def write_recording(path: str | os.PathLike, colors: Iterable[np.ndarray], depth
     c_intr = color_intrinsics or Intrinsics.default(cw, ch)
     d_intr = depth_intrinsics or (c_intr if (dh, dw) == (ch, cw) else Intrinsics.default(dw, dh))
     path.parent.mkdir(parents=True, exist_ok=True)
+    _clear_stale_recordings(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.db3")
     if tmp.exists():
         tmp.unlink()
+    try:
+        _record(r, tmp, colors, depths, depth_scale, fps, c_intr, d_intr, rotation, translation)
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise OSError(f"{path}: pyrealsense2 did not write the recording")
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    return path
+
+
+_REC_TMP = re.compile(r"^\.(?P<stem>.+)\.(?P<pid>[0-9]+)\.tmp\.db3$")
+
+
+def _clear_stale_recordings(path: Path) -> list[Path]:
+    """Remove the temporary recordings (``.<stem>.<pid>.tmp.db3``) that killed writers of ``path`` left
+    beside it: those whose process no longer runs. A running writer's file is kept."""
+    from prnet_synth.atomic import _pid_alive
+
+    removed = []
+    for cand in path.parent.glob(f".{path.stem}.*.tmp.db3"):
+        m = _REC_TMP.match(cand.name)
+        if m is None or m["stem"] != path.stem or _pid_alive(int(m["pid"])):
+            continue
+        try:
+            cand.unlink()
+        except OSError:
+            continue
+        removed.append(cand)
+        log.info("removed %s, left by a killed recording", cand)
+    return removed
+
+
+def _record(r, tmp: Path, colors, depths, depth_scale, fps, c_intr, d_intr, rotation, translation) -> None:
     dev = r.software_device()
     ds = dev.add_sensor("Depth")
     cs = dev.add_sensor("Color")
@@ -445,13 +484,13 @@ def write_recording(path: str | os.PathLike, colors: Iterable[np.ndarray], depth
         for i, (c, d) in enumerate(zip(colors, depths)):
             ts = i * 1000.0 / fps
             f = r.software_video_frame()
-            f.pixels, f.stride, f.bpp = d, 2 * dw, 2
+            f.pixels, f.stride, f.bpp = d, 2 * d.shape[1], 2
             f.timestamp, f.frame_number, f.profile, f.depth_units = ts, i + 1, dvp, float(depth_scale)
             f.domain = r.timestamp_domain.hardware_clock
             ds.on_video_frame(f)
             qd.wait_for_frame()
             g = r.software_video_frame()
-            g.pixels, g.stride, g.bpp = c, 3 * cw, 3
+            g.pixels, g.stride, g.bpp = c, 3 * c.shape[1], 3
             g.timestamp, g.frame_number, g.profile = ts, i + 1, cvp
             g.domain = r.timestamp_domain.hardware_clock
             cs.on_video_frame(g)
@@ -464,10 +503,6 @@ def write_recording(path: str | os.PathLike, colors: Iterable[np.ndarray], depth
         import gc
 
         gc.collect()
-    if not tmp.is_file() or tmp.stat().st_size == 0:
-        raise OSError(f"{path}: pyrealsense2 did not write the recording")
-    os.replace(tmp, path)
-    return path
 
 
 # ----------------------------------------------------------------------------- PNG pairs
