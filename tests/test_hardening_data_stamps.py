@@ -121,3 +121,69 @@ def test_stamps_of_the_other_real_data_steps_follow_the_data(chain, results_tmp,
     steps.mark_done(step, _args(kin, root / "a" / "rec.db3"), [out])
     assert steps.is_done(step, _args(kin, root / "a" / "rec.db3"), [out])
     assert not steps.is_done(step, _args(kin, root / "b" / "rec.db3"), [out])
+
+
+# ----------------------------------------------------------------------------- kill and rerun
+_CHILD = """
+import os, sys, time
+sys.path.insert(0, {repo!r})
+sys.path.insert(0, {tests!r})
+import experiments.enhancers as E
+from experiments.schlett import steps
+from experiments.schlett.cli import parse
+import test_hardening_data_stamps as T
+
+E.LABELS = ("None",)
+slow = os.environ.get("SLOW_READ") == "1"
+
+def d435(path, limit=0):
+    print("reading", os.path.basename(os.path.dirname(path)), flush=True)
+    if slow:
+        time.sleep(120)
+    return T._fake_set(path, "d435")
+
+steps.d435_set = d435
+steps.kinect_set = lambda path, limit=0: T._fake_set(path, "kinect")
+steps.step05_table5(parse(["--preset", "quick", "--seed", "3", "--data", "kinect=" + sys.argv[1],
+                           "d435=" + sys.argv[2]], "test"))
+print("finished", flush=True)
+"""
+
+
+def test_a_killed_run_on_new_data_is_redone_on_that_data(chain, results_tmp, tmp_path):
+    """/a finishes; a run on /b/rec.db3 is killed (-9) while it reads; the rerun on /b is not skipped
+    on /a's stamp, writes /b's table, and no temporary file is left in the results."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root, kin, _ = chain
+    tests = Path(__file__).resolve().parent
+    code = _CHILD.format(repo=str(tests.parent), tests=str(tests))
+    env = {**os.environ, "FACE_DEPTH_RESULTS": str(results_tmp), "FACE_DEPTH_WORK": str(tmp_path / "work_data")}
+
+    def run(rec, slow=False):
+        return subprocess.Popen([sys.executable, "-c", code, str(kin), str(rec)], stdout=subprocess.PIPE, text=True,
+                                env={**env, "SLOW_READ": "1" if slow else "0"})
+
+    first = run(root / "a" / "rec.db3")
+    out, _ = first.communicate(timeout=600)
+    assert first.returncode == 0 and "finished" in out
+    assert _d435_names(results_tmp) == ["first_0", "first_1"]
+    stamp_a = (results_tmp / "schlett" / "steps" / "05.json").read_text()
+
+    killed = run(root / "b" / "rec.db3", slow=True)
+    try:
+        assert killed.stdout.readline().split() == ["reading", "b"]
+        killed.send_signal(signal.SIGKILL)
+    finally:
+        killed.kill()
+        killed.wait()
+    assert (results_tmp / "schlett" / "steps" / "05.json").read_text() == stamp_a   # nothing stamped for /b
+
+    rerun = run(root / "b" / "rec.db3")
+    out, _ = rerun.communicate(timeout=600)
+    assert rerun.returncode == 0 and "reading b" in out and "finished" in out
+    assert _d435_names(results_tmp) == ["second recording_0", "second recording_1"]
+    assert not [p for p in results_tmp.rglob(".*") if p.name.endswith(".tmp")]
