@@ -110,15 +110,17 @@ FABBRI_PRESETS = {
         batch_size=16, pix2pix_ngf=8, pix2pix_ndf=8, pix2pix_batch_size=4, attr_epochs=20,
         attr_filters=(16, 32, 64), n_train=320, n_test=120, epochs=8, train_identities=32, test_identities=4),
     # cpu: 003's 64x64 networks and losses at filters / 8, sized for about an hour on 2 CPU cores
-    # (proposed, not run yet). The det-cGAN's first three 5x5 convolutions run at full resolution, so a
-    # step costs ~0.6 CPU s at filters / 8 and batch 16 (benchmarks/fabbri_learning_study.py, AE; the
-    # cGAN adds its discriminator) and filters / 4 cost ~4x that: 8 epochs of 2000 faces = 1000 steps
-    # ~ 600-800 CPU s per generator, three of them plus pix2pix (ngf 8), the attribute classifier, dlib
-    # on 5 x 400 faces and 2400 synthetic faces (~130 CPU s): ~ 3000 CPU s.
+    # (proposed, not run yet). The det-cGAN's first three 5x5 convolutions run at full resolution: at
+    # filters / 8 and batch 16 a step costs 0.62 CPU s (cGAN; AE 0.52), at filters / 4 1.6 CPU s
+    # (benchmarks/fabbri_learning_study.py). 8 epochs of 2000 faces = 1000 steps ~ 520-620 CPU s per
+    # generator, three of them plus pix2pix (ngf 8), the attribute classifier, dlib on 5 x 400 faces and
+    # 2400 synthetic faces (~130 CPU s): ~ 2500-3000 CPU s. Learning rate 1e-3 (003 states none; 2e-4 was
+    # decided): in 120 CPU s it reached a training MSE of 0.054 against 0.125 and dlib found faces in 22 %
+    # of the generated test faces against 3 % (a short-budget measurement; longer stability unmeasured).
     "cpu": FabbriPreset(
         "cpu", input_size=64, encoder_filters=scaled((64, 128, 256, 512), 8),
         decoder_filters=scaled((256, 128, 64, 32), 8), disc_filters=scaled((64, 128, 256, 512), 8),
-        batch_size=16, pix2pix_ngf=8, pix2pix_ndf=8, pix2pix_batch_size=16, attr_epochs=20,
+        lr=1e-3, batch_size=16, pix2pix_ngf=8, pix2pix_ndf=8, pix2pix_batch_size=16, attr_epochs=20,
         attr_filters=(16, 32, 64), n_train=2000, n_test=400, epochs=8, train_identities=100, test_identities=8),
 }
 

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from .data import FaceSet, cached_synthetic, data_label, real_faceset
+from .data import FaceSet, cached_synthetic, data_label
 
 __all__ = ["METHODS", "load_data", "pixel_table", "run"]
 
@@ -86,12 +86,6 @@ def load_data(preset, seed: int, data: str, root: Optional[str] = None,
         train.group[:] = "S1-S3"
     # validation pairs for the verifier: drawn from the training subjects (no held-out subjects left)
     return train, train, test, data
-
-
-def _x(img_u8: np.ndarray) -> np.ndarray:
-    from models.gan_common import to_unit
-
-    return to_unit(img_u8)[..., None] if img_u8.ndim == 3 else to_unit(img_u8)
 
 
 def pixel_table(gt: np.ndarray, preds: dict[str, np.ndarray], data_key: str) -> pd.DataFrame:

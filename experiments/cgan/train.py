@@ -118,6 +118,9 @@ def train_or_load(label: str, build: Callable[[], "keras.Model"], x: np.ndarray,
                 return load_generator(path)
         except (ValueError, OSError):
             pass
+    import keras
+
+    keras.utils.set_random_seed(seed)            # the initial weights follow the seed, not the run's history
     model = build()
     backup = wd / "backup" / label
     if np.asarray(x[:1]).dtype == np.uint8:      # uint8 images (a crop cache): converted batch by batch

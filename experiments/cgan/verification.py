@@ -137,6 +137,7 @@ def train_siamese(depth_train: np.ndarray, ident_train: np.ndarray, *, preset, s
         log(f"[{label}] trained verifier found, reusing {path.name}")
         return keras.saving.load_model(str(path), compile=False)
     size = depth_train.shape[1]
+    keras.utils.set_random_seed(seed)            # the initial weights follow the seed
     model = build_siamese(size, preset.siamese_filters, preset.siamese_fc)
     pairs = train_pairs(ident_train, preset.siamese_train_pairs, seed)
     # pairs index the (uint8, possibly memory-mapped) depth maps; batches are converted on the fly
