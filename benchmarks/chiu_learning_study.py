@@ -37,7 +37,9 @@ import pandas as pd  # noqa: E402
 # recipe -> (preset, fields of its RecognitionConfig to replace)
 RECIPES: dict[str, tuple[str, dict]] = {
     "quick": ("quick", {}),                                   # the quick preset as committed
+    "quick_noclip": ("quick", dict(grad_clip_norm=None)),     # without the gradient clipping
     "quick_lr001": ("quick", dict(learning_rate=0.01)),
+    "quick_lr001_noclip": ("quick", dict(learning_rate=0.01, grad_clip_norm=None)),
     "quick_lr001_m0": ("quick", dict(learning_rate=0.01, arc_margin=0.0)),
     "quick_nowd": ("quick", dict(weight_decay=0.0)),
     "cpu": ("cpu", {}),

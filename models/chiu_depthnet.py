@@ -211,7 +211,7 @@ class DepthNet(keras.Model):
         return [v for _, d in self._discs() for v in d.trainable_variables]
 
     def train_step(self, data):
-        rgb, targets = data
+        rgb, targets, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape(persistent=True) as tape:
             losses = self._compute_losses(rgb, targets, training=True)
         g_vars = self.generator.trainable_variables
@@ -224,7 +224,7 @@ class DepthNet(keras.Model):
         return {k: m.result() for k, m in self.trackers.items()}
 
     def test_step(self, data):
-        rgb, targets = data
+        rgb, targets, _ = keras.utils.unpack_x_y_sample_weight(data)
         losses = self._compute_losses(rgb, targets, training=False)
         for k, v in losses.items():
             self.trackers[k].update_state(v)

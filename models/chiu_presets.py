@@ -2,7 +2,8 @@
 mask-guided RGB-D face recognition network.
 
 ``paper`` holds every setting the paper states (section IV-B) plus our documented choices for
-what it leaves open; ``quick`` keeps the same structure, scaled to minutes on a 2-core CPU.
+what it leaves open; ``quick`` keeps the same structure, scaled to minutes on a 2-core CPU; ``cpu``
+(proposed, not yet run in full) the largest widths that train in about an hour on a 2-core CPU.
 """
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ class RecognitionConfig:
     # BatchNorm moving-average momentum of the reference IR-SE/ArcFace code (PyTorch's default 0.1 =
     # Keras 0.9); Keras' own default 0.99 needs ~10x more steps before inference mode is usable.
     bn_momentum: float = 0.9
+    # decided (not in the paper): gradients clipped to this global norm (None = off). Without it the
+    # attention path explodes in some runs at lr 0.05-0.1 and batch 16 (SAM weights ~1e3, the map 0
+    # for every face: 1 of 4 seeds of tests/test_chiu_models.py's toy run).
+    grad_clip_norm: Optional[float] = 5.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,25 @@ PRESETS: dict[str, ChiuPreset] = {
         rec_probes_per_set=3,
     ),
 }
+
+
+# ``cpu``: the paper's networks (pix2pix-style DepthNet with both decoders and three LSGAN
+# discriminators; three IR-SE branches with SAM after stages 0 and 2, ArcFace, CMFL, SA; the paper's
+# SGD / Adam settings) at the largest widths that fit about one hour of training on a 2-core CPU.
+# Measured CPU seconds per training step at 64x64, batch 16 (shared machine; benchmarks/
+# chiu_learning_study.py and REPRODUCTION_NOTES): DepthNet widths 32..256: 1.98 s (16..128: 0.54 s);
+# recognition units 1-2-2-1, widths 32..256: 1.53 s (1-1-1-1, 16..128: 0.50 s; 2-2-3-2, 32..256:
+# 1.84 s; 1-2-2-1, 64..512: 4.5 s). Plan: 2 DepthNets x 8 epochs x 50 steps x 1.98 s = 26 min,
+# recognition 12 epochs x 75 steps x 1.53 s = 23 min, data and evaluation about 5 min.
+PRESETS["cpu"] = ChiuPreset(
+    name="cpu",
+    depthnet=DepthNetConfig(size=64, base_filters=32, max_filters=256, disc_filters=32, epochs=8, batch_size=16),
+    recognition=RecognitionConfig(size=64, units=(1, 2, 2, 1), widths=(32, 64, 128, 256), embedding=128,
+                                  epochs=12, lr_milestones=(8, 10, 11), batch_size=16, arc_scale=32.0,
+                                  arc_margin=0.2),
+    depthnet_train_identities=40, depthnet_samples_per_identity=20, depthnet_test_identities=10,
+    rec_train_identities=60, rec_train_per_identity=20, rec_test_identities=30, rec_probes_per_set=4,
+)
 
 
 def get_preset(name: str, **overrides) -> ChiuPreset:

@@ -271,8 +271,13 @@ class MaskGuidedRecognizer(keras.Model):
         with tf.GradientTape() as tape:
             loss, values, lr_, ld_ = self._compute_losses(inputs, labels, training=True)
         variables = self.trainable_variables
-        grads = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
+        pairs = [(g, v) for g, v in zip(tape.gradient(loss, variables), variables) if g is not None]
+        grads = [g for g, _ in pairs]
+        if self.cfg.grad_clip_norm:
+            # the attention path (mask features -> SAM -> product with the RGB / depth features) can
+            # take gradients of 1e3-1e8 at lr 0.05-0.1, batch 16: clip by the global norm
+            grads, _ = tf.clip_by_global_norm(grads, self.cfg.grad_clip_norm)
+        self.optimizer.apply_gradients(zip(grads, [v for _, v in pairs]))
         return self._update(values, labels, lr_, ld_)
 
     def test_step(self, data):

@@ -191,3 +191,24 @@ def test_training_accuracy_uses_the_margin_free_logits():
     y = np.arange(4)
     res = model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
     assert res["acc_rgb"] == 1.0 and res["acc_depth"] == 1.0
+
+
+def test_cpu_preset_keeps_the_papers_structure():
+    paper, cpu = get_preset("paper"), get_preset("cpu")
+    r = cpu.recognition
+    stages = build_branch_stages(3, r, "rgb")
+    shapes = [tuple(s.output.shape[1:]) for s in stages]
+    # SAM at 1/2 and 1/8 of the input side, as 56x56 and 14x14 of the paper's 112x112
+    assert shapes[r.sam_stages[0]][:2] == (r.size // 2, r.size // 2)
+    assert shapes[r.sam_stages[1]][:2] == (r.size // 8, r.size // 8)
+    # the paper's optimiser and loss settings are kept
+    for f in ("learning_rate", "momentum", "weight_decay", "cmfl_alpha", "cmfl_gamma", "sa_beta", "lambda_1",
+              "lambda_2", "sam_stages", "sam_kernel"):
+        assert getattr(r, f) == getattr(paper.recognition, f), f
+    for f in ("lambda_depth", "lambda_mask", "lambda_adv", "learning_rate", "beta_1", "beta_2", "batch_size",
+              "mask_classes", "disc_layers"):
+        assert getattr(cpu.depthnet, f) == getattr(paper.depthnet, f), f
+    # wider than quick everywhere
+    q = get_preset("quick")
+    assert cpu.depthnet.base_filters > q.depthnet.base_filters and r.widths[0] > q.recognition.widths[0]
+    assert r.lr_milestones[-1] < r.epochs
