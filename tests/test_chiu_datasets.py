@@ -193,11 +193,12 @@ def _lock_clip(root, session, subset, subj, n_frames, colour="frames"):
 
 
 def test_lock3dface_reads_the_colour_stream(tmp_path):
-    _lock_clip(tmp_path, "session1", "neutral", "001", 2)
-    _lock_clip(tmp_path, "session1", "pose", "001", 1)
-    _lock_clip(tmp_path, "session2", "neutral", "001", 1, colour="video")
-    _lock_clip(tmp_path, "session1", "expression", "002", 1)
-    recs = S.list_lock3dface(tmp_path)
+    root = tmp_path / "depth_sets" / "Lock3DFace"  # a folder above the data set named "depth"
+    _lock_clip(root, "session1", "neutral", "001", 2)
+    _lock_clip(root, "session1", "pose", "001", 1)
+    _lock_clip(root, "session2", "neutral", "001", 1, colour="video")
+    _lock_clip(root, "session1", "expression", "002", 1)
+    recs = S.list_lock3dface(root)
     assert len(recs) == 5                            # colour frames are not listed as records
     by = {(r.session, r.variant, r.subject, r.path.name): r for r in recs}
     r1 = by[(1, "neutral", "001", "001_DEPTH.png")]

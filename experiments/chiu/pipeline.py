@@ -579,6 +579,10 @@ def recognition_tables(preset, seed: int, out_dir: Optional[Path] = None) -> dic
     }
     files = {"table2": "table2_identification.csv", "table3": "table3_modalities.csv",
              "table4": "table4_lock3dface.csv", "table6": "table6_modalities.csv"}
+    lock_probes = sum(counts[c]["probes"] for c in TABLE_COLUMNS["table4"])
+    for key in ("table4", "table6"):  # the notebook shows the Lock3DFace set sizes beside the tables
+        tables[key]["n_gallery"] = counts[TABLE_COLUMNS["table4"][0]]["gallery"]
+        tables[key]["n_probes"] = lock_probes
     for key, df in tables.items():
         atomic_write_csv(out_dir / files[key], df)
     spread = _attention_figure(model, depthnet, lock_gallery, size, out_dir / "figures" / "fig7_attention.png",

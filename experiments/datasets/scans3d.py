@@ -353,7 +353,7 @@ def list_lock3dface(root: str | Path) -> list[ScanRecord]:
         subj = next((p for p in f.relative_to(root).parts[:-1] if re.fullmatch(r"\d{3,}", p)), None)
         if subj is None or "depth" not in "/".join(parts):
             continue
-        recs.append(ScanRecord("Lock3DFace", subj, f, subset, session=sess, texture=lock3dface_colour(f)))
+        recs.append(ScanRecord("Lock3DFace", subj, f, subset, session=sess, texture=lock3dface_colour(f, root)))
     return recs
 
 
@@ -374,15 +374,16 @@ def _swap_depth_word(text: str, word: str) -> str:
     return re.sub("depth", repl, text, flags=re.I)
 
 
-def lock3dface_colour(depth_path: Path) -> Optional[Path]:
+def lock3dface_colour(depth_path: Path, root: Optional[Path] = None) -> Optional[Path]:
     """The colour stream of a Lock3DFace depth frame (layout inferred, see ``shared/docs/datasets.md``
     s. 6: "colour as video/frames"): a frame at the depth frame's path with every ``depth`` in the
     folder and file names replaced by ``color``, ``colour`` or ``rgb`` (same case pattern) and an
     image extension; else a colour video (``*color*``/``*colour*``/``*rgb*`` + .avi/.mp4/.mkv) in the
-    frame's folder or the one above (then the frame is picked by ``load_record``). None if neither."""
+    frame's folder or the one above (then the frame is picked by ``load_record``). None if neither.
+    Only names below ``root`` (the data set's folder) change, never the folders above it."""
     depth_path = Path(depth_path)
-    anchor = Path(depth_path.anchor)
-    parts = depth_path.parts[len(anchor.parts):]
+    anchor = Path(root) if root is not None else Path(depth_path.anchor)
+    parts = depth_path.relative_to(anchor).parts
     for word in _COLOUR_WORDS:
         swapped = anchor.joinpath(*[_swap_depth_word(p, word) for p in parts])
         if swapped == depth_path:
