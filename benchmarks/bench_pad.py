@@ -38,7 +38,12 @@ from prnet_synth.paths import results_dir  # noqa: E402
 def keras_delta(weights):
     """DL-Delta-1 as a KerasModelEnhancer: trained weights if available, else the untrained network."""
     try:
-        return rt.make_enhancer("DL-Delta-1", weights=weights), "trained weights"
+        enh = rt.make_enhancer("DL-Delta-1", weights=weights)
+        if weights:
+            return enh, f"the weights file {Path(weights).name} given with --weights (trained or not, as made)"
+        from prnet_synth.paths import resolve_weights_preset
+
+        return enh, f"the shipped {resolve_weights_preset('DL-Delta-1', 'best')} weights"
     except Exception as exc:  # weights or model code missing: same architecture, untrained
         from models.unet import build_enhancer_network
 
@@ -107,12 +112,14 @@ def main(argv=None) -> int:
             tfl = rt.TFLiteEnhancer(args.tflite, label="DL-Delta-1")
         else:
             t0 = time.perf_counter()
-            tfl = rt.TFLiteEnhancer(to_tflite(keras_enh.model, tmp / "delta.tflite"), label="DL-Delta-1")
+            tfl = rt.TFLiteEnhancer(to_tflite(keras_enh.model, tmp / "delta.tflite"), label="DL-Delta-1",
+                                    face_range=getattr(keras_enh, "face_range", False))
             print(f"TFLite conversion: {time.perf_counter() - t0:.1f} s")
         rows["DL-Delta-1 TFLite fp32"] = run_once(rec, tfl, base, args.frames)
         enh["tflite_fp32"] = tfl
         if not args.tflite:
             tq = rt.TFLiteEnhancer(to_tflite(keras_enh.model, tmp / "delta_int8w.tflite", quantize=True),
+                                   face_range=getattr(keras_enh, "face_range", False),
                                    label="DL-Delta-1")
             rows["DL-Delta-1 TFLite int8 weights"] = run_once(rec, tq, base, args.frames)
             rows["DL-Delta-1 TFLite int8 weights, async"] = run_once(rec, tq, rt.PRESETS["live"], args.frames)

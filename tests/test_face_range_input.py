@@ -92,11 +92,13 @@ def test_the_shipped_cpu_weights_say_face_range():
 class _Spy:
     def __init__(self):
         self.calls = []
+        self.presets = []
 
     def __call__(self, label, **kw):
         from experiments.enhancers import NoneEnhancer
 
         self.calls.append((label, kw.get("input_format")))
+        self.presets.append(kw.get("preset"))
         return NoneEnhancer()
 
 
@@ -112,6 +114,7 @@ def test_attack_suite_and_realtime_pad_ask_for_the_fixed_format(monkeypatch):
     assert spy.calls == [("DL-Delta-1", "fixed")]
     realtime.make_enhancer("DL-Delta-1")
     assert spy.calls[-1] == ("DL-Delta-1", "fixed")
+    assert spy.presets[-1] == "best"          # the real-time PAD uses the best shipped weights
 
 
 def test_schlett_sets_run_with_the_fixed_format_and_cache_by_it(monkeypatch, tmp_path):

@@ -139,8 +139,10 @@ class TFLiteEnhancer:
 
     kind = "tflite"
 
-    def __init__(self, path: str | os.PathLike, label: Optional[str] = None, threads: Optional[int] = None):
+    def __init__(self, path: str | os.PathLike, label: Optional[str] = None, threads: Optional[int] = None,
+                 face_range: bool = False):
         self.path = Path(path)
+        self.face_range = bool(face_range)   # network trained on face-range depth: stretch each frame and back
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: no such TFLite model")
         import tensorflow as tf
@@ -170,12 +172,18 @@ class TFLiteEnhancer:
             self._in = self.interpreter.get_input_details()[0]
             self._out = self.interpreter.get_output_details()[0]
             self._shape = (1, h, w, 1)
+        if self.face_range:
+            from degrade.groundtruth import face_range_scale, face_range_unscale
+
+            frames, lo, hi = face_range_scale(frames)
         out = np.empty(frames.shape, np.uint16)
         for i, f in enumerate(frames):
             self.interpreter.set_tensor(self._in["index"], to_float(f)[None, ..., None])
             self.interpreter.invoke()
             y = self.interpreter.get_tensor(self._out["index"])
             out[i] = from_float(np.asarray(y, np.float32).reshape(h, w))
+        if self.face_range:
+            out = face_range_unscale(out, lo, hi)
         return out if arr.ndim == 3 else out[0]
 
     __call__ = enhance
@@ -215,15 +223,20 @@ class KerasModelEnhancer:
 
 
 def make_enhancer(label: str = "DL-Delta-1", tflite: Optional[str] = None, weights: Optional[str] = None,
-                  preset: str = "quick"):
-    """The enhancer the program uses: a TFLite file when given, else the registry's ``label``.
+                  preset: str = "best", tflite_face_range: bool = False):
+    """The enhancer the program uses: a TFLite file when given, else the registry's ``label`` with the
+    weights of ``preset`` ("best" = the best shipped, paper > cpu > quick, logged).
+
+    Frames are in IV-J's 25 cm format: a network trained on face-range depth is given each frame
+    stretched to its depth range and back (``experiments.enhancers``, input_format="fixed"); a TFLite
+    file carries no provenance, so ``tflite_face_range`` says whether its network needs that.
 
     Deep-learning enhancers are loaded at once so that missing weights are reported before the
     camera starts (``EnhancerUnavailableError`` with how to train them; ``--enhancer None`` runs
     without enhancement).
     """
     if tflite:
-        return TFLiteEnhancer(tflite, label=f"{label} (tflite)" if label else None)
+        return TFLiteEnhancer(tflite, label=f"{label} (tflite)" if label else None, face_range=tflite_face_range)
     from experiments.enhancers import LABELS, get_enhancer
 
     if label not in LABELS:
@@ -706,7 +719,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--enhancer", default="DL-Delta-1", help="enhancer label (default DL-Delta-1; 'None' = no enhancement)")
     p.add_argument("--tflite", default=None, help="run this TFLite export of the enhancer instead of Keras")
     p.add_argument("--weights", default=None, help="Keras weights file (default: the trained weights of --weights-preset)")
-    p.add_argument("--weights-preset", default="quick", choices=("quick", "paper"))
+    p.add_argument("--weights-preset", default="best", choices=("best", "quick", "cpu", "paper"),
+                   help="shipped U-Net weights (default best: paper > cpu > quick)")
+    p.add_argument("--tflite-face-range", action="store_true",
+                   help="the --tflite network was trained on face-range depth (e.g. exported from cpu weights)")
     p.add_argument("--preset", default=None, choices=sorted(PRESETS),
                    help="PAD config preset (default: 'live' for a camera, else 'default')")
     p.add_argument("--config", default=None, help="JSON file overriding PadConfig fields")
@@ -729,7 +745,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         cfg = load_config(args.config, preset)
         if args.asynchronous:
             cfg = dataclasses.replace(cfg, asynchronous=True)
-        enhancer = make_enhancer(args.enhancer, tflite=args.tflite, weights=args.weights, preset=args.weights_preset)
+        enhancer = make_enhancer(args.enhancer, tflite=args.tflite, weights=args.weights, preset=args.weights_preset,
+                                 tflite_face_range=args.tflite_face_range)
     except Exception as exc:  # a clear message, no traceback, for user errors
         name = type(exc).__name__
         print(f"error: {exc}" + ("\nhint: run with --enhancer None to score unenhanced depth"
