@@ -21,6 +21,9 @@ int8 and "None" (goal: within 5 % of fp32).
 
     python benchmarks/bench_unets.py [--seconds 6] [--batch 4] [--test-images 24] [--json out.json]
                                      [--networks DL-Delta ...] [--xla]
+
+The ``--json`` file carries a ``provenance`` block (``run_provenance``): code version, the weights
+preset of the accuracy part (quick), the seeds, sizes and options of the run, the machine.
 """
 from __future__ import annotations
 
@@ -41,6 +44,9 @@ import tensorflow as tf  # noqa: E402
 
 from models.export import TFLiteModel, export_tflite  # noqa: E402
 from models.unet import LAYOUTS, build_enhancer_network, conv_flops  # noqa: E402
+
+TEST_SET_SEED = 9_100   # the synthetic test set of the TFLite accuracy part
+INPUT_SEED = 0          # the random inputs of the timings
 
 
 def timed(fn, seconds: float, min_runs: int = 2) -> float:
@@ -125,7 +131,7 @@ def bench_network(label: str, batch: int, seconds: float, xla: bool = False) -> 
 
     model = build_enhancer_network(label)
     flops = conv_flops(model)
-    x = np.random.default_rng(0).uniform(0, 1, (max(batch, DL_BATCH_SIZE), 256, 256, 1)).astype(np.float32)
+    x = np.random.default_rng(INPUT_SEED).uniform(0, 1, (max(batch, DL_BATCH_SIZE), 256, 256, 1)).astype(np.float32)
     xt, xd = tf.constant(x[:batch]), tf.constant(x[:DL_BATCH_SIZE])
     infer = tf.function(lambda t: model(t, training=False))
     deployed = compile_for_inference(model)
@@ -170,9 +176,9 @@ def bench_tflite(seconds: float, test_images: int, tmp: Path) -> dict:
     from prnet_synth.paths import weights_path
 
     threads = os.cpu_count() or 1
-    gt, deg, source = synthetic_test_set(test_images, seed=9_100)
+    gt, deg, source = synthetic_test_set(test_images, seed=TEST_SET_SEED)
     x = to_float(deg)[..., None]
-    out = {"test_set": f"{len(gt)} images, {source} seed 9100, plain degradation", "threads": threads}
+    out = {"test_set": f"{len(gt)} images, {source} seed {TEST_SET_SEED}, plain degradation", "threads": threads}
 
     # speed on the full DL-Delta network (weights random for speed; calibrated on degraded faces).
     # Keras and the TFLite variants are timed in interleaved rounds (one call each per round), so a
@@ -224,6 +230,21 @@ def bench_tflite(seconds: float, test_images: int, tmp: Path) -> dict:
     out["quick_face_rmse_vs_none"] = {k: v for k, v in res.items() if k.startswith("quick") or k == "None"}
     out["trained_quick_delta1_img_s"] = speeds
     return out
+
+
+def run_provenance(args, machine: str) -> dict:
+    """The provenance block of the ``--json`` file: ``prnet_synth.atomic.provenance`` with preset
+    "quick" (the trained weights whose face RMSE the run measures; the timings use full-width networks
+    with random weights), seed ``INPUT_SEED``, and the run's sizes, options and machine."""
+    from experiments.enhancers import DL_BATCH_SIZE
+    from prnet_synth.atomic import provenance
+
+    return provenance(
+        "quick", INPUT_SEED, f"random inputs (timings); {args.test_images} procedural faces, seed {TEST_SET_SEED}, "
+        "plain degradation (accuracy)", test_set_seed=TEST_SET_SEED, image_size=256, batch=args.batch,
+        deployed_batch=DL_BATCH_SIZE, test_images=args.test_images, networks=list(args.networks),
+        seconds=args.seconds, xla=bool(args.xla), timed_weights="random (full-width networks)",
+        machine=machine, cpu_count=os.cpu_count(), tensorflow=tf.__version__)
 
 
 def main(argv=None) -> int:
@@ -294,7 +315,8 @@ def main(argv=None) -> int:
     if args.json:
         from prnet_synth.atomic import atomic_write_json
 
-        atomic_write_json(args.json, {"machine": cpu, "matmul_peak_gflop_s": peaks, "networks": nets, "conv_probes_gflop_s": conv,
+        atomic_write_json(args.json, {"provenance": run_provenance(args, cpu), "machine": cpu,
+                                      "matmul_peak_gflop_s": peaks, "networks": nets, "conv_probes_gflop_s": conv,
                                       "tflite": tfl})
     return 0
 

@@ -19,7 +19,8 @@ A model is saved only when its training loss improved (``keras.callbacks.ModelCh
 ``save_best_only=True``, monitor "loss"; the best value restarts with each training session). After
 every epoch the full training state (model + optimiser, place in the curriculum, best loss) is
 written atomically, so a killed run resumes at the next epoch. Progress is printed per stage and
-epoch; every model has a CSV training log. A ``tf.distribute`` strategy is chosen automatically
+epoch; every model has a CSV training log with a provenance sidecar (``<label>.json``: code version,
+preset, seed, data, label). A ``tf.distribute`` strategy is chosen automatically
 (MirroredStrategy on several GPUs) and mixed precision is used on GPUs only.
 """
 from __future__ import annotations
@@ -467,11 +468,16 @@ class _State:
 _CSV_COLUMNS = ("model", "session", "stage", "epoch", "global_epoch", "pairs", "loss", "best", "saved", "seconds")
 
 
-def _write_csv(path: Path, rows: list[dict]):
+def _write_csv(path: Path, rows: list[dict], prov: Optional[dict] = None):
+    """The training log, then (with ``prov``) its sidecar ``<label>.json``: the provenance record,
+    the columns and the row count, rewritten with every CSV write (both atomically)."""
     lines = [",".join(_CSV_COLUMNS)]
     for r in rows:
         lines.append(",".join(str(r[c]) for c in _CSV_COLUMNS))
     atomic_write_text(path, "\n".join(lines) + "\n")
+    if prov is not None:
+        atomic_write_json(path.with_suffix(".json"), {"provenance": prov, "columns": list(_CSV_COLUMNS),
+                                                      "rows": len(rows)})
 
 
 def _read_csv(path: Path, upto_global_epoch: int) -> list[dict]:
@@ -624,6 +630,11 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
             if best_file.exists():
                 best_file.unlink()
     rows = _read_csv(csv_path, state.global_epoch)
+    # the log's provenance: like the weights' record, code_version is the code the training started
+    # with; code_version_written the code of this call (a resumed run may append under later code)
+    log_prov = provenance(p.name, seed, source.description, label=label)
+    log_prov["code_version_written"] = log_prov["code_version"]
+    log_prov["code_version"] = state.code_version or log_prov["code_version"]
     repeat = int(label.rsplit("-", 1)[1]) if label.startswith("DL-Delta-") else 0
     epochs_this_call = 0
     t_start = time.perf_counter()
@@ -652,7 +663,7 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
             rows.append({"model": label, "session": self.sess.name, "stage": self.stage_i + 1, "epoch": epoch + 1,
                          "global_epoch": state.global_epoch, "pairs": self.n_pairs, "loss": f"{loss:.6g}",
                          "best": f"{state.best:.6g}", "saved": int(saved), "seconds": f"{dt:.2f}"})
-            _write_csv(csv_path, rows)
+            _write_csv(csv_path, rows, log_prov)
             _say(verbose, f"{label} | {self.sess.name} {self.sess_i + 1}/{len(sessions)} | stage "
                           f"{self.stage_i + 1}/{self.sess.n_stages} ({self.n_pairs} pairs) | epoch "
                           f"{epoch + 1}/{self.sess.epochs} | loss {loss:.5f}{' (saved)' if saved else ''} | {dt:.1f} s")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -124,6 +125,15 @@ def test_pini_end_to_end_tiny(results_tmp, monkeypatch):
     t2 = pd.read_csv(results_tmp / "pini" / "table2_face_verification.csv")
     assert len(t2) == 9 and set(t2["angle_subset"]) == {"A1", "A2", "A1+A2"}
     assert (results_tmp / "pini" / "figures" / "samples.png").stat().st_size > 0
+    # the pair lists' sidecars: the run's code version, preset and seed (issue 21, item 9)
+    from prnet_synth.atomic import code_version
+
+    for name, pair_seed in (("pairs_val", 11), ("pairs_test", 13)):
+        side = json.loads((results_tmp / "pini" / f"{name}.json").read_text())
+        prov = side["provenance"]
+        assert (prov["preset"], prov["seed"], prov["pair_seed"]) == ("tiny", 0, pair_seed)
+        assert prov["code_version"] == code_version() and prov["data"] == summary["data"]
+        assert side["rows"] == len(pd.read_csv(results_tmp / "pini" / f"{name}.csv"))
     # a second run reuses the trained models (resume without redoing finished work)
     msgs = []
     pini_run.run("tiny", 0, generate=standin.generate, log_fn=msgs.append)

@@ -5,8 +5,9 @@ Outputs (``results/pini/`` for the synthetic default, ``results/pini/<data>/`` f
 that no data set overwrites another's): ``table1_pixel_metrics.csv`` (paper layout: metric, direction,
 <data>_cgan, <data>_ae, <data>_pix2pix, <data>_cui left empty with <data>_cui_status "not reproduced:
 <reason>"), ``table2_face_verification.csv`` (angle_subset, sequences,
-original, generated), ``pairs_val.csv`` / ``pairs_test.csv`` (the fixed pair lists),
-``figures/samples.png``, ``run.json``; every CSV row carries the provenance columns.
+original, generated), ``pairs_val.csv`` / ``pairs_test.csv`` (the fixed pair lists; their provenance in the sidecars
+``pairs_val.json`` / ``pairs_test.json``), ``figures/samples.png``, ``run.json``; every row of the tables
+carries the provenance columns.
 """
 from __future__ import annotations
 
@@ -150,8 +151,8 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
     t1 = pixel_table(test.depth8, {m: preds[m] for m in METHODS}, data_key)
 
     # ---- face verification (Siamese trained on original depth only)
-    val_pairs = ver.pairs_csv(out / "pairs_val.csv", val, preset.val_pairs_per_cell, seed + 11, log_fn)
-    test_pairs = ver.pairs_csv(out / "pairs_test.csv", test, preset.test_pairs_per_cell, seed + 13, log_fn)
+    val_pairs = ver.pairs_csv(out / "pairs_val.csv", val, preset.val_pairs_per_cell, seed + 11, log_fn, prov=prov)
+    test_pairs = ver.pairs_csv(out / "pairs_test.csv", test, preset.test_pairs_per_cell, seed + 13, log_fn, prov=prov)
     t0 = time.time()
     siam = ver.train_siamese(train.depth8, train.identity, preset=preset, seed=seed, label="pini_siamese",
                              settings=settings, val=(val.depth8, val_pairs), log=log_fn)

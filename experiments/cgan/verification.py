@@ -84,9 +84,11 @@ def train_pairs(identity: np.ndarray, n: int, seed: int) -> np.ndarray:
     return np.array(_draw(np.arange(len(identity)), identity, n, rng), dtype=np.int64).reshape(-1, 3)
 
 
-def pairs_csv(path: Path, faces, per_cell: int, seed: int, log=print) -> pd.DataFrame:
-    """Read the fixed pair list at ``path`` if it matches ``faces``, else draw and write it."""
-    from prnet_synth.atomic import atomic_write_csv
+def pairs_csv(path: Path, faces, per_cell: int, seed: int, log=print, prov: Optional[dict] = None) -> pd.DataFrame:
+    """Read the fixed pair list at ``path`` if it matches ``faces``, else draw and write it, with the
+    sidecar ``<name>.json`` (``prov``, default ``provenance("n/a", None, "n/a")``, plus the pair seed
+    and pairs per cell; the columns; the row count). A reused list keeps the sidecar of its drawing."""
+    from prnet_synth.atomic import atomic_write_csv, atomic_write_json, provenance
 
     path = Path(path)
     if path.is_file():
@@ -99,6 +101,10 @@ def pairs_csv(path: Path, faces, per_cell: int, seed: int, log=print) -> pd.Data
         log(f"{path}: pair list does not match the current faces, drawing a new one")
     pairs = make_pairs(faces, per_cell, seed)
     atomic_write_csv(path, pairs)
+    record = {**(prov if prov is not None else provenance("n/a", None, "n/a")), "pair_seed": int(seed),
+              "pairs_per_cell": int(per_cell), "n_faces": int(len(faces))}
+    atomic_write_json(path.with_suffix(".json"), {"provenance": record, "columns": list(pairs.columns),
+                                                  "rows": int(len(pairs))})
     return pairs
 
 

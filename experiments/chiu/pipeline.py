@@ -94,16 +94,37 @@ def _config_hash(*parts) -> str:
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:8]
 
 
-def _keras_fit_resumable(model, x, y, epochs, batch_size, tag: str, out_dir: Path, seed: int, callbacks=()):
-    """``models.gan_common.fit_resumable`` (BackupAndRestore under work_dir) plus a CSV training log."""
+def _keras_fit_resumable(model, x, y, epochs, batch_size, tag: str, out_dir: Path, seed: int, callbacks=(),
+                         prov: Optional[dict] = None):
+    """``models.gan_common.fit_resumable`` (BackupAndRestore under work_dir) plus a CSV training log
+    ``train_log_<tag>.csv`` and its sidecar ``train_log_<tag>.json`` (``prov``, default
+    ``provenance("n/a", seed, "n/a")``, with the tag, epochs and batch size; rewritten atomically at
+    the start and after every epoch's CSV line, with the epochs logged so far)."""
     import keras
 
     from models.gan_common import fit_resumable
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv = keras.callbacks.CSVLogger(str(out_dir / f"train_log_{tag}.csv"), append=True)
+    csv_path = out_dir / f"train_log_{tag}.csv"
+    record = {**(prov if prov is not None else provenance("n/a", seed, "n/a")),
+              "tag": tag, "epochs": int(epochs), "batch_size": int(batch_size)}
+
+    class Sidecar(keras.callbacks.Callback):
+        def _write(self):
+            lines = csv_path.read_text().splitlines() if csv_path.is_file() else []
+            atomic_write_json(csv_path.with_suffix(".json"), {
+                "provenance": record, "columns": lines[0].split(",") if lines else [],
+                "rows": max(len(lines) - 1, 0)})
+
+        def on_train_begin(self, logs=None):
+            self._write()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._write()
+
+    csv = keras.callbacks.CSVLogger(str(csv_path), append=True)
     return fit_resumable(model, x, y, epochs=epochs, batch_size=batch_size, backup_dir=work_dir("chiu", "backup", tag),
-                         label=tag, seed=seed, log=log.info, extra_callbacks=[csv, *callbacks])
+                         label=tag, seed=seed, log=log.info, extra_callbacks=[csv, Sidecar(), *callbacks])
 
 
 def _save_weights(model, path: Path):
@@ -207,12 +228,16 @@ def train_depthnet(preset, seed: int, with_mask: bool = True, log_dir: Optional[
     if weights.is_file():
         model.load_weights(str(weights))
         return model
-    data, _ = depthnet_training_data(preset, seed)
+    data, data_tag = depthnet_training_data(preset, seed)
     x, y = depthnet_arrays(data, cfg.mask_classes)
     if not with_mask:
         y = {"depth": y["depth"]}
     log.info("training %s on %d images", tag, len(x))
-    _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag, log_dir or results_dir() / "chiu" / "logs", seed)
+    data_label = (f"BU-3DFE ({Path(preset.depthnet_data).name})" if preset.depthnet_data else DATA_LABEL)
+    prov = provenance(preset.name, seed, data_label, model="DepthNet", with_mask=bool(with_mask),
+                      mask_source=preset.mask_source, data_tag=data_tag, n_train_images=int(len(x)))
+    _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag, log_dir or results_dir() / "chiu" / "logs", seed,
+                         prov=prov)
     _save_weights(model, weights)
     return model
 
@@ -533,9 +558,11 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
     x = recognition_inputs(data["rgb"], data["depth"], data["mask"], cfg.size)
     y = data["identity"]
     log.info("training %s on %d images of %d identities", tag, len(y), n_ids)
+    prov = provenance(preset.name, seed, DATA_LABEL, model="MaskGuidedRecognizer", n_train_images=int(len(y)),
+                      n_identities=int(n_ids))
     _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag,
                          log_dir or results_dir() / "chiu" / "logs", seed,
-                         callbacks=[keras.callbacks.LearningRateScheduler(lr_schedule(cfg))])
+                         callbacks=[keras.callbacks.LearningRateScheduler(lr_schedule(cfg))], prov=prov)
     _save_weights(model, weights)
     return model
 

@@ -2,9 +2,13 @@
 photos), the range of the IV-G PAD error and of the nose protrusion, the per-frame pass rate and the
 temporal decisions, for one enhancer.
 
-    python -m experiments.pad.calibrate [--faces 9] [--frames 12] [--enhancer None] [--seed 0] [--out FILE]
+    python -m experiments.pad.calibrate [--faces 9] [--frames 12] [--enhancer None] [--weights-preset best]
+                                        [--seed 0] [--out FILE]
 
-Writes ``results/pad/calibration_<enhancer>.csv`` (one row per face and kind) and prints a summary.
+Writes ``results/pad/calibration_<enhancer>.csv`` (one row per face and kind) with the sidecar
+``calibration_<enhancer>.json`` (provenance: code version, the enhancer's weights preset, "n/a" for
+enhancers without weights, the PAD configuration, seed, faces, frames; the columns; the row count),
+and prints a summary.
 """
 from __future__ import annotations
 
@@ -16,7 +20,15 @@ from typing import Optional
 import numpy as np
 
 
-def calibrate(faces: int = 9, frames: int = 12, enhancer: str = "None", seed: int = 0, config=None):
+def weights_preset_of(enhancer: str, preset: str = "best") -> str:
+    """The weights preset the enhancer ``enhancer`` runs with ("best" resolved), "n/a" without weights."""
+    from experiments.enhancers import DL_LABELS, get_enhancer
+
+    return get_enhancer(enhancer, preset=preset).preset if enhancer in DL_LABELS else "n/a"
+
+
+def calibrate(faces: int = 9, frames: int = 12, enhancer: str = "None", seed: int = 0, config=None,
+              weights_preset: str = "best"):
     import pandas as pd
 
     from experiments.datasets.realsense import RGBDFrame
@@ -24,7 +36,7 @@ def calibrate(faces: int = 9, frames: int = 12, enhancer: str = "None", seed: in
     from experiments.pad.synthetic import KINDS, face_sample, make_sequence
 
     cfg = config or rt.PRESETS["default"]
-    enh = rt.make_enhancer(enhancer)
+    enh = rt.make_enhancer(enhancer, preset=weights_preset)
     rows = []
     for f in range(faces):
         face = face_sample(seed + f)
@@ -59,17 +71,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--faces", type=int, default=9)
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--enhancer", default="None")
+    ap.add_argument("--weights-preset", default="best",
+                    help="weights of a deep-learning enhancer: best (paper > cpu > quick, the first shipped) "
+                         "or a preset name")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     from prnet_synth.atomic import atomic_write_csv, atomic_write_json, provenance
     from prnet_synth.paths import results_dir
 
-    df = calibrate(args.faces, args.frames, args.enhancer, args.seed)
+    df = calibrate(args.faces, args.frames, args.enhancer, args.seed, weights_preset=args.weights_preset)
     out = Path(args.out) if args.out else results_dir() / "pad" / f"calibration_{args.enhancer}.csv"
     atomic_write_csv(out, df)
-    atomic_write_json(out.with_suffix(".json"), provenance("n/a", args.seed, "synthetic sequences (procedural faces)",
-                                                           faces=args.faces, frames=args.frames, enhancer=args.enhancer))
+    prov = provenance(weights_preset_of(args.enhancer, args.weights_preset), args.seed,
+                      "synthetic sequences (procedural faces)", faces=args.faces, frames=args.frames,
+                      enhancer=args.enhancer, pad_config="default")
+    atomic_write_json(out.with_suffix(".json"), {"provenance": prov, "columns": list(df.columns), "rows": len(df)})
     agg = df.groupby("kind").agg(pad_error_min=("pad_error_min", "min"), pad_error_max=("pad_error_max", "max"),
                                  protrusion_mm_min=("protrusion_mm_min", "min"),
                                  protrusion_mm_max=("protrusion_mm_max", "max"), pass_rate=("pass_rate", "mean"),
