@@ -192,7 +192,8 @@ def test_dl_enhancer_converts_and_batches(monkeypatch):
         calls.append((label, path, preset))
         return fake
 
-    monkeypatch.setitem(sys.modules, "models.unet", types.SimpleNamespace(load_enhancer_model=load_enhancer_model))
+    monkeypatch.setitem(sys.modules, "models.unet", types.SimpleNamespace(load_enhancer_model=load_enhancer_model,
+                                                                         trained_depth_format=lambda weights: "fixed"))
     enh = E.get_enhancer("DL-Delta-2", preset="paper", batch_size=2, weights="w.keras")
     batch = np.array([[[0, H], [13107, 65534]]] * 5, U)
     out = enh.enhance(batch)
@@ -241,7 +242,8 @@ def test_dl_enhancer_with_a_real_keras_model(monkeypatch):
     model = keras.Model(inp, out)                     # y = 1 - x
 
     monkeypatch.setitem(sys.modules, "models.unet",
-                        types.SimpleNamespace(load_enhancer_model=lambda label, path=None, preset="quick": model))
+                        types.SimpleNamespace(load_enhancer_model=lambda label, path=None, preset="quick": model,
+                                              trained_depth_format=lambda weights: "fixed"))
     batch = np.array([[[0, H, 13107], [26214, 1, 65534]]] * 3, U)
     res = E.get_enhancer("DL-Gamma", batch_size=2).enhance(batch)
     assert res.shape == batch.shape and res.dtype == np.uint16

@@ -57,7 +57,8 @@ def test_dl_enhancer_keeps_the_channel_axis(monkeypatch):
         return 1.0 - x
 
     monkeypatch.setitem(sys.modules, "models.unet",
-                        types.SimpleNamespace(load_enhancer_model=lambda label, path=None, preset="quick": model))
+                        types.SimpleNamespace(load_enhancer_model=lambda label, path=None, preset="quick": model,
+                                              trained_depth_format=lambda weights: "fixed"))
     d = np.array([[0, H], [13107, 65534]], U)
     out = E.get_enhancer("DL-Beta").enhance(np.stack([d, d])[..., None])
     assert out.shape == (2, 2, 2, 1)

@@ -94,6 +94,36 @@ def _config_hash(*parts) -> str:
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:8]
 
 
+def prepare_training_log(csv_path: Path, backup_dir: Path) -> int:
+    """Make the CSV training log ``csv_path`` match the run about to start and return the epoch it
+    starts at: a fresh run (no ``training_metadata.json`` from ``BackupAndRestore`` in
+    ``backup_dir``) starts a new log (an earlier run's rows are removed, not appended to); a resumed
+    run keeps only the rows of the epochs the backup holds (those the killed run logged after its
+    last backup are run again and logged again). Rewritten atomically."""
+    import json
+    import os
+
+    meta = Path(backup_dir) / "training_metadata.json"
+    start = 0
+    if meta.is_file():
+        try:
+            start = int(json.loads(meta.read_text())["epoch"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{meta}: not a BackupAndRestore training_metadata.json ({exc})") from exc
+    if not csv_path.is_file():
+        return start
+    if start == 0:
+        csv_path.unlink()
+        return 0
+    lines = csv_path.read_text().splitlines()
+    kept = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].strip().isdigit()
+                        and int(ln.split(",", 1)[0]) < start]
+    tmp = csv_path.with_name(csv_path.name + ".tmp")
+    tmp.write_text("\n".join(kept) + "\n")
+    os.replace(tmp, csv_path)
+    return start
+
+
 def _keras_fit_resumable(model, x, y, epochs, batch_size, tag: str, out_dir: Path, seed: int, callbacks=(),
                          prov: Optional[dict] = None):
     """``models.gan_common.fit_resumable`` (BackupAndRestore under work_dir) plus a CSV training log
@@ -122,8 +152,10 @@ def _keras_fit_resumable(model, x, y, epochs, batch_size, tag: str, out_dir: Pat
         def on_epoch_end(self, epoch, logs=None):
             self._write()
 
+    backup_dir = work_dir("chiu", "backup", tag)
+    prepare_training_log(csv_path, backup_dir)
     csv = keras.callbacks.CSVLogger(str(csv_path), append=True)
-    return fit_resumable(model, x, y, epochs=epochs, batch_size=batch_size, backup_dir=work_dir("chiu", "backup", tag),
+    return fit_resumable(model, x, y, epochs=epochs, batch_size=batch_size, backup_dir=backup_dir,
                          label=tag, seed=seed, log=log.info, extra_callbacks=[csv, Sidecar(), *callbacks])
 
 
