@@ -36,7 +36,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from prnet_synth.atomic import atomic_write_json, atomic_write_text, provenance
+from prnet_synth.atomic import atomic_save_keras_model, atomic_write_json, atomic_write_text, provenance
 from prnet_synth.conventions import read_depth_png
 
 from .enhancer_presets import EnhancerPreset, get_preset, width_for
@@ -565,10 +565,7 @@ def _export(best_weights: Path, label: str, p: EnhancerPreset, weights: Path):
         from .inference import to_float16_model
 
         model = to_float16_model(model)
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    tmp = weights.parent / f".{weights.stem}.tmp.keras"
-    model.save(tmp)
-    os.replace(tmp, weights)
+    atomic_save_keras_model(model, weights)
     return weights
 
 

@@ -15,6 +15,10 @@ liveness cannot be checked) once older than ``STALE_OTHER_HOST_S``, and temporar
 earlier naming (``.<name>.XXXXXXXX.tmp``, no pid) once older than ``STALE_LEGACY_S``. A running
 writer's file, this process's own, and any other hidden file are never touched. Scanning a folder
 once per process (not per write) keeps writing many files into one folder linear in their number.
+
+Keras models and weights (``atomic_save_keras_model``, ``atomic_save_keras_weights``) go the same way;
+their temporary files end in ``.tmp.keras`` / ``.tmp.weights.h5`` (Keras refuses other suffixes) and
+are cleared like the others. Keras itself is never imported here: the model given saves itself.
 """
 from __future__ import annotations
 
@@ -43,6 +47,8 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_json",
     "atomic_write_csv",
+    "atomic_save_keras_model",
+    "atomic_save_keras_weights",
     "code_version",
     "provenance",
 ]
@@ -55,7 +61,11 @@ STALE_OTHER_HOST_S = 24 * 3600.0
 #: temporary files of the earlier naming (mkstemp's, no pid) are removed once older than this
 STALE_LEGACY_S = 3600.0
 
-_TMP_RE = re.compile(r"^\.(?P<target>.+)\.(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-(?P<token>[0-9a-f]{8})\.tmp$")
+#: what a temporary file name may end with after ``.tmp``: nothing, or the suffix Keras requires
+_KERAS_SUFFIXES = (".keras", ".weights.h5")
+_TMP_ENDINGS = (".tmp",) + tuple(".tmp" + s for s in _KERAS_SUFFIXES)
+_TMP_RE = re.compile(r"^\.(?P<target>.+)\.(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-(?P<token>[0-9a-f]{8})\.tmp"
+                     r"(?:\.keras|\.weights\.h5)?$")
 _LEGACY_RE = re.compile(r"^\.(?P<target>.+)\.(?P<token>[a-z0-9_]{8})\.tmp$")
 _scanned: set[tuple[int, str]] = set()      # (pid, folder) pairs already cleared of stale temp files
 _scan_lock = threading.Lock()
@@ -107,7 +117,7 @@ def clear_stale_temp_files(folder: str | os.PathLike) -> list[Path]:
         return removed
     for entry in entries:
         name = entry.name
-        if not (name.startswith(".") and name.endswith(".tmp")):
+        if not (name.startswith(".") and name.endswith(_TMP_ENDINGS)):
             continue
         try:
             if not entry.is_file(follow_symlinks=False) or not _is_stale(name, now, entry.stat(follow_symlinks=False).st_mtime):
@@ -129,9 +139,10 @@ def _clear_once(folder: Path) -> None:
     clear_stale_temp_files(folder)
 
 
-def _create_temp(path: Path) -> tuple[int, str]:
+def _create_temp(path: Path, suffix: str = "") -> tuple[int, str]:
     """Create ``path``'s temporary sibling like open() creates a file (mode 0666 & ~umask, or the
-    permission bits of an existing ``path``); returns (fd, temporary path)."""
+    permission bits of an existing ``path``); returns (fd, temporary path). ``suffix`` (one of
+    ``_KERAS_SUFFIXES`` or "") is appended after ``.tmp``."""
     try:
         st = os.stat(path)
         keep = stat.S_IMODE(st.st_mode) & 0o777 if stat.S_ISREG(st.st_mode) else None
@@ -139,7 +150,7 @@ def _create_temp(path: Path) -> tuple[int, str]:
         keep = None
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = os.path.join(path.parent, f".{path.name}.{_host_id()}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(path.parent, f".{path.name}.{_host_id()}-{os.getpid()}-{secrets.token_hex(4)}.tmp{suffix}")
         try:
             fd = os.open(tmp, flags, 0o666)
         except FileExistsError:  # pragma: no cover - 32 random bits collided
@@ -201,6 +212,40 @@ def atomic_write_csv(path: str | os.PathLike, frame: Any, **kwargs: Any) -> Path
     """Write a pandas DataFrame as CSV atomically (``index=False`` unless given)."""
     kwargs.setdefault("index", False)
     return atomic_write_text(path, frame.to_csv(**kwargs))
+
+
+def _atomic_keras_save(path: str | os.PathLike, suffix: str, save: Any) -> Path:
+    """``save(temporary path)`` into a sibling of ``path`` ending in ``suffix``, then rename it to ``path``;
+    on an exception the temporary file is removed and ``path`` is left untouched."""
+    path = Path(path)
+    if not path.name.endswith(suffix) or path.name == suffix:
+        raise ValueError(f"{path}: Keras needs a file name ending in {suffix!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _clear_once(path.parent)
+    fd, tmp = _create_temp(path, suffix)
+    os.close(fd)                             # Keras opens the file itself, by name
+    try:
+        save(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_save_keras_model(model: Any, path: str | os.PathLike) -> Path:
+    """``model.save`` to ``path`` (a ``.keras`` file) atomically: written beside it under a temporary
+    name that keeps the ``.keras`` suffix, then renamed over it (see ``atomic_open``)."""
+    return _atomic_keras_save(path, ".keras", lambda tmp: model.save(tmp))
+
+
+def atomic_save_keras_weights(model: Any, path: str | os.PathLike) -> Path:
+    """``model.save_weights`` to ``path`` (a ``.weights.h5`` file) atomically, as
+    ``atomic_save_keras_model``."""
+    return _atomic_keras_save(path, ".weights.h5", lambda tmp: model.save_weights(tmp))
 
 
 def _json_default(obj: Any) -> Any:

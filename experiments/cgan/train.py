@@ -7,7 +7,6 @@ again. An unfinished run resumes from ``BackupAndRestore``'s backup (last finish
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -88,12 +87,6 @@ def load_generator(path) -> "keras.Model":  # noqa: F821
     return keras.saving.load_model(str(path), compile=False)
 
 
-def _save_model_atomic(model, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(str(tmp))
-    os.replace(tmp, path)
-
-
 def train_or_load(label: str, build: Callable[[], "keras.Model"], x: np.ndarray, y: np.ndarray, *,  # noqa: F821
                   epochs: int, batch_size: int, preset: str, seed: int, settings: dict,
                   log: Callable[[str], None] = print, adversarial: Optional[bool] = None):
@@ -101,7 +94,7 @@ def train_or_load(label: str, build: Callable[[], "keras.Model"], x: np.ndarray,
     resumably; return the trained generator. uint8 (x, y) (e.g. the memory maps of a crop cache)
     are converted to [-1, 1] one batch at a time, never as a whole. ``settings`` (data, sizes, ...) decide whether a stored
     model can be reused."""
-    from prnet_synth.atomic import atomic_write_json
+    from prnet_synth.atomic import atomic_save_keras_model, atomic_write_json
     from models.gan_common import ConditionalGAN, fit_resumable
 
     wd = work_dir(preset)
@@ -130,7 +123,7 @@ def train_or_load(label: str, build: Callable[[], "keras.Model"], x: np.ndarray,
         fit_resumable(model, x, y, epochs=epochs, batch_size=batch_size, backup_dir=backup, label=label,
                       seed=seed, log=log)
     gen = model.generator if isinstance(model, ConditionalGAN) else model
-    _save_model_atomic(gen, path)
+    atomic_save_keras_model(gen, path)
     atomic_write_json(meta_path, meta)
     return gen
 

@@ -127,11 +127,11 @@ def train_siamese(depth_train: np.ndarray, ident_train: np.ndarray, *, preset, s
 
     import keras
 
-    from prnet_synth.atomic import atomic_write_json
+    from prnet_synth.atomic import atomic_save_keras_model, atomic_write_json
     from models.gan_common import fit_resumable
     from models.siamese import build_siamese
 
-    from .train import UnitBatches, _save_model_atomic, work_dir
+    from .train import UnitBatches, work_dir
 
     wd = work_dir(preset.name)
     wd.mkdir(parents=True, exist_ok=True)
@@ -155,7 +155,7 @@ def train_siamese(depth_train: np.ndarray, ident_train: np.ndarray, *, preset, s
                          index=vp[["a", "b"]].to_numpy(), shuffle=False)
     fit_resumable(model, data, None, epochs=preset.siamese_epochs, batch_size=None,
                   backup_dir=wd / "backup" / label, label=label, validation_data=vd, seed=seed, log=log)
-    _save_model_atomic(model, path)
+    atomic_save_keras_model(model, path)
     atomic_write_json(meta_path, meta)
     return model
 

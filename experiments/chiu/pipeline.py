@@ -24,7 +24,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from prnet_synth.atomic import atomic_write_csv, atomic_write_json, provenance
+from prnet_synth.atomic import atomic_save_keras_weights, atomic_write_csv, atomic_write_json, provenance
 from prnet_synth.conventions import HOLE
 from prnet_synth.paths import results_dir, work_dir
 
@@ -159,15 +159,6 @@ def _keras_fit_resumable(model, x, y, epochs, batch_size, tag: str, out_dir: Pat
                          label=tag, seed=seed, log=log.info, extra_callbacks=[csv, Sidecar(), *callbacks])
 
 
-def _save_weights(model, path: Path):
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.weights.h5")
-    model.save_weights(str(tmp))
-    os.replace(tmp, path)
-
-
 def bu3dfe_depthnet_data(root: Path, size: int, mask_source: Optional[str] = "dlib", seed: int = 0, split: str = "train",
                          train_subjects: int = 90, poses_per_scan: int = 3, limit: Optional[int] = None) -> dict:
     """DepthNet data from BU-3DFE (IV-A.1): the scans of the first ``train_subjects`` subjects (sorted
@@ -270,7 +261,7 @@ def train_depthnet(preset, seed: int, with_mask: bool = True, log_dir: Optional[
                       mask_source=preset.mask_source, data_tag=data_tag, n_train_images=int(len(x)))
     _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag, log_dir or results_dir() / "chiu" / "logs", seed,
                          prov=prov)
-    _save_weights(model, weights)
+    atomic_save_keras_weights(model, weights)
     return model
 
 
@@ -595,7 +586,7 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
     _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag,
                          log_dir or results_dir() / "chiu" / "logs", seed,
                          callbacks=[keras.callbacks.LearningRateScheduler(lr_schedule(cfg))], prov=prov)
-    _save_weights(model, weights)
+    atomic_save_keras_weights(model, weights)
     return model
 
 
