@@ -43,6 +43,7 @@ import numpy as np
 from numba import njit
 
 from prnet_synth.conventions import HOLE, check_depth, from_float, from_realsense, to_float, to_realsense
+from models.unet import ENHANCER_LABELS as UNET_LABELS     # imports no TensorFlow, as this module
 
 from .realsense_filters import TABLE_II, FilterSpec, apply_filter, resolve_backend
 
@@ -53,7 +54,6 @@ __all__ = ["LABELS", "HANDCRAFTED_LABELS", "DL_LABELS", "UNET_LABELS", "Enhancer
 _log = logging.getLogger(__name__)
 
 HANDCRAFTED_LABELS = ("De-M2", "De-M8", "Hf-FFA", "Hf-NFA", "Hf-L", "Sp-Hf16", "Sp-HfU")
-UNET_LABELS = ("DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta-1", "DL-Delta-2", "DL-Delta-3", "DL-Delta-4")
 DL_LABELS = UNET_LABELS + ("DDRNet-dn",)
 LABELS = ("None",) + HANDCRAFTED_LABELS + DL_LABELS
 

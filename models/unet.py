@@ -44,7 +44,9 @@ TABLE_III = {
     "DL-Delta": 4_175_713,
 }
 
-#: The seven trained enhancers of IV-C.
+#: The seven trained enhancers of IV-C; the one statement of them (``experiments.enhancers.UNET_LABELS``
+#: is this tuple). This module imports no TensorFlow at import time, so that importing the enhancer
+#: registry stays light.
 ENHANCER_LABELS = ("DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta-1", "DL-Delta-2", "DL-Delta-3", "DL-Delta-4")
 
 
