@@ -29,6 +29,7 @@ from typing import Optional
 import pandas as pd
 
 from prnet_synth.atomic import atomic_write_csv, provenance
+from experiments.schlett.steps import UPSTREAM
 
 __all__ = ["STEPS", "DEPENDS", "main", "plan", "resolve_step"]
 
@@ -48,8 +49,9 @@ STEPS = (
     ("10", "10_attack_suite.py"),
 )
 # A step is skipped when one of these failed (training failing does not stop the tables: the DL
-# enhancers are then reported as "weights missing").
-DEPENDS = {"02": {"01"}, "04": {"02"}, "08": {"02"}}
+# enhancers are then reported as "weights missing"). The graph is the one the steps' resume stamps
+# follow (``experiments.schlett.steps.UPSTREAM``), stated there.
+DEPENDS = {step: set(upstream) for step, upstream in UPSTREAM.items()}
 REAL_DATA_STEPS = {"05", "06", "07", "08"}
 GT_DIR_STEPS = {"01", "03"}
 

@@ -51,3 +51,51 @@ def test_importing_the_enhancer_registry_imports_no_tensorflow():
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+# ----------------------------------------------------------------------------- the Schlett step graph
+def test_reproduce_derives_its_dependencies_from_the_steps_graph():
+    from experiments import reproduce
+    from experiments.schlett import steps
+
+    assert reproduce.DEPENDS == {s: set(up) for s, up in steps.UPSTREAM.items()}
+    assert "DEPENDS" in reproduce.__all__
+    # stated once: reproduce.py assigns DEPENDS from an expression, not from a literal graph
+    tree = ast.parse((REPO / "experiments" / "reproduce.py").read_text())
+    (value,) = [n.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "DEPENDS" for t in n.targets)]
+    assert not isinstance(value, ast.Dict)
+
+
+def _run_chain_failing(step: str, results_tmp, monkeypatch) -> tuple[list[str], dict]:
+    from experiments import reproduce
+
+    calls = []
+    real_run = subprocess.run
+
+    def fake_run(cmd, cwd=None, env=None, **kw):
+        if cmd[0] == "git":                      # code_version() of the provenance record
+            return real_run(cmd, cwd=cwd, env=env, **kw)
+        sid = cmd[1].rsplit("/", 1)[-1][:2]
+        calls.append(sid)
+        return types.SimpleNamespace(returncode=1 if sid == step else 0)
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    assert reproduce.main(["--preset", "quick", "--seed", "3"]) == 1
+    log = pd.read_csv(results_tmp / "schlett" / "reproduce_log.csv", dtype={"step": str})
+    return calls, dict(zip(log["step"], log["status"]))
+
+
+# the steps each failing step blocks (directly or through a blocked step)
+BLOCKS = {"01": {"02", "04", "08"}, "02": {"04", "08"}, "03": set(), "04": set(), "08": set()}
+
+
+@pytest.mark.parametrize("failing", sorted(BLOCKS))
+def test_a_failed_step_blocks_its_dependants(failing, results_tmp, monkeypatch):
+    ran, status = _run_chain_failing(failing, results_tmp, monkeypatch)
+    every = [f"{i:02d}" for i in range(1, 11)]
+    assert ran == [s for s in every if s not in BLOCKS[failing]]
+    assert status[failing] == "failed"
+    for s in BLOCKS[failing]:
+        assert status[s].startswith("skipped (needs "), (s, status[s])
+    assert all(status[s] == "ok" for s in every if s != failing and s not in BLOCKS[failing])

@@ -63,7 +63,9 @@ def is_done(step: str, args, outputs: list[Path]) -> bool:
     return same and (step in WEIGHTS_FREE or rec.get("weights") == _weights_signature(_wp(args)))
 
 
-# A step is redone when a step it reads from was redone after it.
+# The step graph, stated once: the steps each step reads from. A step is redone when one of them was
+# redone after it; the chain runner (``experiments.reproduce.DEPENDS``, derived from this) skips it
+# when one of them failed.
 UPSTREAM = {"02": ("01",), "04": ("02",), "08": ("02",)}
 
 
