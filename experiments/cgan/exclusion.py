@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional
 
-import numpy as np
+from experiments.datasets.face_crop import OCCLUDER_MM, crop_quality   # the readers compute it; re-exported
 
 __all__ = ["POSE_LIMITS", "OCCLUDER_MM", "MAX_NEAR_FRACTION", "MIN_VALID_FRACTION", "MAX_OUTSIDE_FRACTION",
            "crop_quality", "exclusion_reason", "ExclusionCounts", "filter_samples"]
@@ -36,33 +36,9 @@ __all__ = ["POSE_LIMITS", "OCCLUDER_MM", "MAX_NEAR_FRACTION", "MIN_VALID_FRACTIO
 log = logging.getLogger(__name__)
 
 POSE_LIMITS = {"yaw": 75.0, "pitch": 60.0, "roll": 50.0}
-OCCLUDER_MM = 100.0
 MAX_NEAR_FRACTION = 0.10
 MIN_VALID_FRACTION = 0.25
 MAX_OUTSIDE_FRACTION = 0.25
-
-
-def crop_quality(depth_crop_mm: np.ndarray, distance_mm: float, box, image_shape,
-                 window_mm: float = 250.0, near_offset_mm: float = 125.0) -> dict:
-    """Statistics of one eq. 6 crop for ``exclusion_reason``:
-
-    near_fraction: share of crop pixels with a reading more than OCCLUDER_MM in front of D;
-    valid_fraction: share of crop pixels with a reading inside the 8-bit window
-    [D - near_offset, D - near_offset + window];
-    outside_fraction: share of the window's area outside the frame (image_shape = (h, w))."""
-    z = np.asarray(depth_crop_mm, np.float64)
-    if z.size == 0:
-        raise ValueError("empty depth crop")
-    has = (z > 0) & np.isfinite(z)
-    near = has & (z < distance_mm - OCCLUDER_MM)
-    lo = distance_mm - near_offset_mm
-    valid = has & (z >= lo) & (z <= lo + window_mm)
-    h, w = image_shape[:2]
-    area = max(box.width, 1e-9) * max(box.height, 1e-9)
-    iw = max(0.0, min(box.right, w) - max(box.left, 0.0))
-    ih = max(0.0, min(box.bottom, h) - max(box.top, 0.0))
-    return {"near_fraction": float(near.mean()), "valid_fraction": float(valid.mean()),
-            "outside_fraction": float(1.0 - iw * ih / area)}
 
 
 def exclusion_reason(sample: dict) -> Optional[str]:

@@ -215,8 +215,7 @@ def face_sample(frame: BiwiFrame, size: int = 96, focal: Optional[float] = None)
     with f scaled by the ratio of the two focal lengths (decided)."""
     import cv2
 
-    from experiments.cgan.crop import FOCAL_BIWI, crop_resize, depth_mm_to_u8, face_box, head_distance
-    from experiments.cgan.exclusion import crop_quality
+    from .face_crop import FOCAL_BIWI, crop_quality, crop_resize, depth_mm_to_u8, face_box, head_distance
 
     f = FOCAL_BIWI if focal is None else focal
     fr = load_frame(frame)

@@ -101,7 +101,7 @@ def load_frame(frame: MotorMarkFrame) -> tuple[np.ndarray, np.ndarray, Optional[
 
 def face_sample(frame: MotorMarkFrame, size: int = 64) -> dict:
     """depth8 / rgb crops (size x size) and the landmarks in crop pixels."""
-    from experiments.cgan.crop import crop_resize, depth_mm_to_u8, face_box, head_distance
+    from .face_crop import crop_resize, depth_mm_to_u8, face_box, head_distance
 
     depth, rgb, lms = load_frame(frame)
     if lms is None:

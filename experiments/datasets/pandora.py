@@ -134,8 +134,7 @@ def face_sample(frame: PandoraFrame, size: int = 96) -> dict:
     512x424) the window is scaled by the ratio of the image sizes (an approximation, documented)."""
     import cv2
 
-    from experiments.cgan.crop import crop_resize, depth_mm_to_u8, face_box, head_distance
-    from experiments.cgan.exclusion import crop_quality
+    from .face_crop import crop_quality, crop_resize, depth_mm_to_u8, face_box, head_distance
 
     depth, rgb = load_frame(frame)
     D = head_distance(depth, frame.head_x, frame.head_y)

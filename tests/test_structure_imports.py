@@ -1,0 +1,87 @@
+"""Issue 22: no import runs upward from the data-set readers (experiments/datasets) into the cGAN
+runners (experiments/cgan); the eq. 6 face crop they share lives in experiments.datasets.face_crop,
+and experiments.cgan.crop / experiments.cgan.exclusion re-export it."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATASETS = REPO / "experiments" / "datasets"
+
+
+def imported_modules(source: str, module: str) -> set[str]:
+    """Every module ``source`` (the text of module ``module``) imports, anywhere (function bodies too),
+    as absolute names; ``from pkg import name`` counts as importing ``pkg`` and ``pkg.name``."""
+    out = set()
+    package = module.split(".")[:-1]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - (node.level - 1)]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module
+            out.add(name)
+            out.update(f"{name}.{a.name}" for a in node.names)
+    return out
+
+
+def _is_cgan(name: str) -> bool:
+    return name == "experiments.cgan" or name.startswith("experiments.cgan.")
+
+
+@pytest.mark.parametrize("source", [
+    "from experiments.cgan.crop import face_box",
+    "import experiments.cgan.crop",
+    "from experiments import cgan",
+    "def f():\n    from ..cgan.exclusion import crop_quality\n",
+    "from ..cgan import crop",
+])
+def test_the_checker_sees_every_form_of_import(source):
+    assert any(_is_cgan(n) for n in imported_modules(source, "experiments.datasets.pandora"))
+
+
+def test_the_checker_resolves_sibling_imports():
+    names = imported_modules("from .face_crop import face_box\nfrom . import biwi\n", "experiments.datasets.pandora")
+    assert "experiments.datasets.face_crop" in names and "experiments.datasets.biwi" in names
+    assert not any(_is_cgan(n) for n in names)
+
+
+def test_no_dataset_reader_imports_the_cgan_package():
+    modules = sorted(DATASETS.glob("*.py"))
+    assert {"biwi.py", "pandora.py", "motormark.py", "face_crop.py"} <= {p.name for p in modules}
+    upward = {p.name: sorted(n for n in imported_modules(p.read_text(), f"experiments.datasets.{p.stem}") if _is_cgan(n))
+              for p in modules}
+    assert {k: v for k, v in upward.items() if v} == {}
+
+
+def test_the_cgan_modules_re_export_the_one_crop():
+    from experiments.cgan import crop, exclusion
+    from experiments.datasets import face_crop
+
+    for name in ("FACE_SIZE_MM", "FOCAL_PANDORA", "FOCAL_BIWI", "FOCAL_MOTORMARK", "DISTANCE_WINDOW",
+                 "DEPTH_WINDOW_MM", "NEAR_OFFSET_MM", "Box", "head_distance", "face_box", "crop_resize",
+                 "depth_mm_to_u8"):
+        assert getattr(crop, name) is getattr(face_crop, name), name
+        assert name in crop.__all__
+    assert exclusion.crop_quality is face_crop.crop_quality and exclusion.OCCLUDER_MM is face_crop.OCCLUDER_MM
+    assert (face_crop.FOCAL_PANDORA, face_crop.FOCAL_BIWI, face_crop.FACE_SIZE_MM, face_crop.OCCLUDER_MM) == \
+        (365.0, 370.0, 320.0, 100.0)
+    assert crop.project_depth_to_u8(np.array([[0, 65535]], np.uint16)).tolist() == [[255, 0]]
+
+
+def test_exclusion_still_judges_the_moved_crop_statistics():
+    """An occluder 150 mm in front of D is judged an occlusion through the re-exported names."""
+    from experiments.cgan import crop, exclusion as ex
+
+    z = np.full((10, 10), 1000.0)
+    z[:2, :] = 850.0                                   # 20 % of the crop: a hand in front of the face
+    q = ex.crop_quality(z, 1000.0, crop.Box(0.0, 0.0, 10.0, 10.0), (424, 512))
+    assert q["near_fraction"] == pytest.approx(0.2)
+    assert ex.exclusion_reason(q).startswith("occlusion")
