@@ -5,7 +5,9 @@
   float16 = weights stored as fp16 (computed in fp32 on CPUs); int8 = full-integer quantisation of
   weights and activations, calibrated on ``representative`` (float NxHxWx1 images, e.g. degraded
   training pairs) with float input and output kept, so the interface stays float [0, 1].
-* ``TFLiteModel(path, num_threads=None)``: callable like the Keras model on float NxHxWx1.
+* ``TFLiteModel(path, num_threads=None)``: callable like the Keras model on float NxHxWx1;
+  ``resize_input(height, width)`` makes it take another image size (the one TFLite wrapper: the
+  real-time PAD's ``TFLiteEnhancer`` runs through it).
 * ``parity(keras_model, tflite_model, x)``: max and RMS difference of the outputs.
 """
 from __future__ import annotations
@@ -120,7 +122,8 @@ def export_tflite(model, path: os.PathLike | str, quantization: Optional[str] = 
 
 
 class TFLiteModel:
-    """A TFLite model callable on float NxHxWx1 (run image by image; batch 1 is what the file holds)."""
+    """A TFLite model callable on float NxHxWx1 (run image by image; batch 1 is what the file holds).
+    A file the interpreter cannot load is a ValueError naming it."""
 
     def __init__(self, path: os.PathLike | str, num_threads: Optional[int] = None):
         import tensorflow as tf
@@ -128,14 +131,27 @@ class TFLiteModel:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: no TFLite model")
-        self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=num_threads)
-        self.interpreter.allocate_tensors()
+        try:
+            self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=num_threads)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ValueError(f"{self.path}: not a usable TFLite model ({exc})") from exc
+        self._details()
+
+    def _details(self) -> None:
         self._in = self.interpreter.get_input_details()[0]
         self._out = self.interpreter.get_output_details()[0]
 
     @property
     def input_shape(self):
         return tuple(self._in["shape"])
+
+    def resize_input(self, height: int, width: int) -> None:
+        """Take 1 x ``height`` x ``width`` x C images from now on (C: the file's channels)."""
+        channels = int(self._in["shape"][-1])
+        self.interpreter.resize_tensor_input(self._in["index"], [1, int(height), int(width), channels])
+        self.interpreter.allocate_tensors()
+        self._details()
 
     def __call__(self, x) -> np.ndarray:
         x = np.asarray(x, np.float32)

@@ -66,3 +66,86 @@ def test_cli_with_tflite_enhancer(tmp_path, identity_tflite):
     s = json.loads((out / "summary.json").read_text())
     assert s["enhancer_backend"] == "tflite" and s["frames"] == 10 and s["decision"] == rt.BONA_FIDE
     assert s["provenance"]["config"]["min_frames"] == 6
+
+
+# ----------------------------------------------------------------------------- issue 22: one TFLite wrapper
+@pytest.fixture(scope="module")
+def mixing_tflite(tmp_path_factory):
+    """A 3x3 conv with fixed random weights (not the identity: neighbours mix), exported for 256 px."""
+    import keras
+
+    inp = keras.Input((256, 256, 1))
+    conv = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")
+    out = conv(inp)
+    rng = np.random.default_rng(1)
+    conv.set_weights([rng.normal(0, 0.5, (3, 3, 1, 1)).astype(np.float32), np.array([0.1], np.float32)])
+    path = tmp_path_factory.mktemp("tfl") / "mixing.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, out)).convert())
+    return path
+
+
+def _interpreter_reference(path, frames, face_range=False):
+    """The real-time PAD's TFLite path as it was before it used models.export.TFLiteModel: its own
+    tf.lite.Interpreter, resized to the frame size, invoked frame by frame."""
+    from degrade.groundtruth import face_range_scale, face_range_unscale
+    from prnet_synth.conventions import from_float, to_float
+
+    h, w = frames.shape[1:]
+    it = tf.lite.Interpreter(model_path=str(path))
+    it.allocate_tensors()
+    it.resize_tensor_input(it.get_input_details()[0]["index"], [1, h, w, 1])
+    it.allocate_tensors()
+    i, o = it.get_input_details()[0], it.get_output_details()[0]
+    if face_range:
+        frames, lo, hi = face_range_scale(frames)
+    out = np.empty(frames.shape, np.uint16)
+    for k, f in enumerate(frames):
+        it.set_tensor(i["index"], to_float(f)[None, ..., None])
+        it.invoke()
+        out[k] = from_float(np.asarray(it.get_tensor(o["index"]), np.float32).reshape(h, w))
+    return face_range_unscale(out, lo, hi) if face_range else out
+
+
+@pytest.mark.parametrize("face_range", [False, True])
+@pytest.mark.parametrize("size", [(256, 256), (120, 160)])
+def test_tflite_enhancer_matches_its_former_interpreter_path(mixing_tflite, size, face_range):
+    rng = np.random.default_rng(2)
+    frames = rng.integers(1000, 40000, (3,) + size, dtype=np.uint16)
+    frames[:, 5:15, 7:30] = 65535
+    enh = rt.TFLiteEnhancer(mixing_tflite, face_range=face_range)
+    got = enh.enhance(frames)
+    np.testing.assert_array_equal(got, _interpreter_reference(mixing_tflite, frames, face_range))
+    np.testing.assert_array_equal(enh.enhance(frames[1]), got[1])     # one HxW frame, same size again
+
+
+def test_tflite_enhancer_runs_through_the_export_wrapper(identity_tflite):
+    import ast
+    import inspect
+
+    from models.export import TFLiteModel
+
+    enh = rt.TFLiteEnhancer(identity_tflite, threads=2)
+    assert isinstance(enh.model, TFLiteModel)
+    d = _depth()[:96, :128]                                   # another size than the file's 256 x 256
+    np.testing.assert_array_equal(enh.enhance(d), d)
+    assert enh.model.input_shape == (1, 96, 128, 1)
+    np.testing.assert_array_equal(enh.enhance(_depth()), _depth())   # and back
+    # realtime.py builds no interpreter of its own
+    calls = [n for n in ast.walk(ast.parse(inspect.getsource(rt))) if isinstance(n, ast.Attribute) and n.attr == "Interpreter"]
+    assert calls == []
+
+
+def test_tflite_model_resizes_and_names_a_bad_file(identity_tflite, tmp_path):
+    from models.export import TFLiteModel
+
+    m = TFLiteModel(identity_tflite)
+    x = np.random.default_rng(3).random((2, 40, 56, 1)).astype(np.float32)
+    with pytest.raises(ValueError, match="expects images of shape"):
+        m(x)                                                  # no silent resize: the call stays strict
+    m.resize_input(40, 56)
+    assert m.input_shape == (1, 40, 56, 1)
+    np.testing.assert_array_equal(m(x), x)
+    bad = tmp_path / "broken.tflite"
+    bad.write_bytes(b"\x00" * 64)
+    with pytest.raises(ValueError, match="broken.tflite: not a usable TFLite model"):
+        TFLiteModel(bad)

@@ -135,7 +135,8 @@ def load_config(path: Optional[str | os.PathLike] = None, preset: str = "default
 
 # ----------------------------------------------------------------------------- enhancers
 class TFLiteEnhancer:
-    """An enhancer exported to TensorFlow Lite (float32 NxHxWx1 in [0, 1], holes 1.0), run by tf.lite.Interpreter."""
+    """An enhancer exported to TensorFlow Lite (float32 NxHxWx1 in [0, 1], holes 1.0), run by
+    ``models.export.TFLiteModel`` (resized to each new frame size)."""
 
     kind = "tflite"
 
@@ -145,20 +146,13 @@ class TFLiteEnhancer:
         self.face_range = bool(face_range)   # network trained on face-range depth: stretch each frame and back
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: no such TFLite model")
-        import tensorflow as tf
+        from models.export import TFLiteModel
 
-        try:
-            self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=threads or os.cpu_count())
-            self.interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ValueError(f"{self.path}: not a usable TFLite model ({exc})") from exc
-        self._in = self.interpreter.get_input_details()[0]
-        self._out = self.interpreter.get_output_details()[0]
+        self.model = TFLiteModel(self.path, num_threads=threads or os.cpu_count())   # ValueError: unusable file
         self.label = label or f"tflite:{self.path.name}"
-        shape = tuple(int(s) for s in self._in["shape"])
+        shape = tuple(int(s) for s in self.model.input_shape)
         if len(shape) != 4 or shape[-1] != 1:
             raise ValueError(f"{self.path}: expected an input of shape [N, H, W, 1], got {shape}")
-        self._shape = shape
 
     def enhance(self, depth: np.ndarray) -> np.ndarray:
         from prnet_synth.conventions import check_depth, from_float, to_float
@@ -166,22 +160,14 @@ class TFLiteEnhancer:
         arr = check_depth(depth, f"{self.label} input")
         frames = arr if arr.ndim == 3 else arr[None]
         h, w = frames.shape[1:]
-        if self._shape[1:3] != (h, w) or self._shape[0] != 1:
-            self.interpreter.resize_tensor_input(self._in["index"], [1, h, w, 1])
-            self.interpreter.allocate_tensors()
-            self._in = self.interpreter.get_input_details()[0]
-            self._out = self.interpreter.get_output_details()[0]
-            self._shape = (1, h, w, 1)
+        if tuple(int(s) for s in self.model.input_shape) != (1, h, w, 1):
+            self.model.resize_input(h, w)
         if self.face_range:
             from degrade.groundtruth import face_range_scale, face_range_unscale
 
             frames, lo, hi = face_range_scale(frames)
-        out = np.empty(frames.shape, np.uint16)
-        for i, f in enumerate(frames):
-            self.interpreter.set_tensor(self._in["index"], to_float(f)[None, ..., None])
-            self.interpreter.invoke()
-            y = self.interpreter.get_tensor(self._out["index"])
-            out[i] = from_float(np.asarray(y, np.float32).reshape(h, w))
+        y = self.model(to_float(frames)[..., None])         # frame by frame, float32 N x h x w x 1
+        out = from_float(y.reshape(frames.shape))
         if self.face_range:
             out = face_range_unscale(out, lo, hi)
         return out if arr.ndim == 3 else out[0]
