@@ -15,7 +15,6 @@ study resumes with the recipes not yet done).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -37,20 +36,16 @@ RECIPES = {
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--budget", type=float, default=120.0, help="CPU seconds of training per recipe")
-    ap.add_argument("--eval-every", type=float, default=30.0, help="CPU seconds between scorings")
-    ap.add_argument("--recipes", nargs="*", default=list(RECIPES), choices=list(RECIPES))
-    ap.add_argument("--seed", type=int, default=0)
+    from experiments.cgan import study
+
+    ap = study.study_parser(__doc__, RECIPES, "results/fabbri/learning_study.csv")
     ap.add_argument("--no-dlib", action="store_true", help="skip the dlib detection share")
-    ap.add_argument("--force", action="store_true", help="rerun recipes already in the CSV")
-    ap.add_argument("--out", default=None, help="CSV path (default results/fabbri/learning_study.csv)")
     args = ap.parse_args(argv)
 
     import keras
 
     from prnet_synth.paths import results_dir
-    from experiments.cgan import probes, study
+    from experiments.cgan import probes
     from experiments.cgan.data import cached_synthetic
     from experiments.cgan.fabbri_run import black_background
     from experiments.cgan.train import work_dir
@@ -59,12 +54,8 @@ def main(argv=None) -> int:
     from models.gan_common import count_params, from_unit, to_unit
 
     out = Path(args.out) if args.out else results_dir() / "fabbri" / "learning_study.csv"
-    done = set() if args.force else study.done_recipes(out)
     cache = work_dir("quick")
-    for recipe in args.recipes:
-        if recipe in done:
-            print(f"[{recipe}] already in {out.name}, skipped (--force reruns)")
-            continue
+    for recipe in study.pending_recipes(args.recipes, out, args.force):
         kind, over = RECIPES[recipe]
         p = get_preset("fabbri", "quick", **over)
         s = p.input_size

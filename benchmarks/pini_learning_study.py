@@ -19,7 +19,6 @@ seconds column is the process's own CPU time (all threads).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -52,19 +51,14 @@ def _unit(u8):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--budget", type=float, default=120.0, help="CPU seconds of training per recipe")
-    ap.add_argument("--eval-every", type=float, default=30.0, help="CPU seconds between scorings")
-    ap.add_argument("--recipes", nargs="*", default=list(RECIPES), choices=list(RECIPES))
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--force", action="store_true", help="rerun recipes already in the CSV")
-    ap.add_argument("--out", default=None, help="CSV path (default results/pini/learning_study.csv)")
+    from experiments.cgan import study
+
+    ap = study.study_parser(__doc__, RECIPES, "results/pini/learning_study.csv")
     args = ap.parse_args(argv)
 
     import keras
 
     from prnet_synth.paths import results_dir
-    from experiments.cgan import study
     from experiments.cgan import verification as ver
     from experiments.cgan.data import cached_synthetic
     from experiments.cgan.train import work_dir
@@ -74,12 +68,8 @@ def main(argv=None) -> int:
     from models.siamese import build_siamese
 
     out = Path(args.out) if args.out else results_dir() / "pini" / "learning_study.csv"
-    done = set() if args.force else study.done_recipes(out)
     cache = work_dir("quick")
-    for recipe in args.recipes:
-        if recipe in done:
-            print(f"[{recipe}] already in {out.name}, skipped (--force reruns)")
-            continue
+    for recipe in study.pending_recipes(args.recipes, out, args.force):
         kind, over, extra = RECIPES[recipe]
         p = get_preset("pini", "quick", **over)
         s = p.input_size

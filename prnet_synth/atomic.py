@@ -178,11 +178,19 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[io.IOBase
     path.parent.mkdir(parents=True, exist_ok=True)
     _clear_once(path.parent)
     fd, tmp = _create_temp(path)
-    try:
+    with _replace_when_done(tmp, path):
         with os.fdopen(fd, mode) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+
+
+@contextlib.contextmanager
+def _replace_when_done(tmp: str | os.PathLike, path: str | os.PathLike) -> Iterator[None]:
+    """Run the block that writes ``tmp``; then rename ``tmp`` to ``path``, or, when the block raises,
+    remove ``tmp`` and leave ``path`` as it was."""
+    try:
+        yield
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -224,15 +232,10 @@ def _atomic_keras_save(path: str | os.PathLike, suffix: str, save: Any) -> Path:
     _clear_once(path.parent)
     fd, tmp = _create_temp(path, suffix)
     os.close(fd)                             # Keras opens the file itself, by name
-    try:
+    with _replace_when_done(tmp, path):
         save(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     return path
 
 

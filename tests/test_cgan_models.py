@@ -187,6 +187,15 @@ def test_study_pixel_l1_and_rows(tmp_path):
     study.append_rows(out, "a", rows[:1], {"note": "rerun"})
     df = pd.read_csv(out)
     assert sorted(df["recipe"]) == ["a", "b"] and study.done_recipes(out) == {"a", "b"}
+    said = []
+    assert study.pending_recipes(["a", "c", "b", "d"], out, force=False, say=said.append) == ["c", "d"]
+    assert len(said) == 2 and "[a]" in said[0] and "s.csv" in said[0]
+    assert study.pending_recipes(["a", "c"], out, force=True, say=said.append) == ["a", "c"]
+    assert study.pending_recipes(["x"], tmp_path / "none.csv", force=False) == ["x"]
+    args = study.study_parser("doc", ["a", "c"], "results/x.csv").parse_args(["--recipes", "c", "--budget", "5"])
+    assert args.recipes == ["c"] and args.budget == 5.0 and args.eval_every == 30.0 and not args.force
+    with pytest.raises(SystemExit):
+        study.study_parser("doc", ["a"], "results/x.csv").parse_args(["--recipes", "zz"])
 
 
 def test_train_or_load_initial_weights_follow_the_seed(results_tmp):

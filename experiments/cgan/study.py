@@ -88,6 +88,32 @@ def train_for_budget(model, x, y, *, batch_size: int, budget_cpu_s: float, eval_
     return rows
 
 
+def study_parser(doc: str, recipes: Sequence[str], default_csv: str):
+    """The command line shared by the cGAN learning studies: ``--budget``, ``--eval-every``,
+    ``--recipes`` (choices: ``recipes``), ``--seed``, ``--force``, ``--out`` (default ``default_csv``,
+    a path under results/). Callers add their own options."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--budget", type=float, default=120.0, help="CPU seconds of training per recipe")
+    ap.add_argument("--eval-every", type=float, default=30.0, help="CPU seconds between scorings")
+    ap.add_argument("--recipes", nargs="*", default=list(recipes), choices=list(recipes))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--force", action="store_true", help="rerun recipes already in the CSV")
+    ap.add_argument("--out", default=None, help=f"CSV path (default {default_csv})")
+    return ap
+
+
+def pending_recipes(recipes: Sequence[str], out, force: bool, say=print) -> list[str]:
+    """``recipes`` without those whose rows the CSV at ``out`` already holds (all of them with
+    ``force``), in order; each skipped one is said."""
+    done = set() if force else done_recipes(out)
+    for recipe in recipes:
+        if recipe in done:
+            say(f"[{recipe}] already in {Path(out).name}, skipped (--force reruns)")
+    return [r for r in recipes if r not in done]
+
+
 def done_recipes(path) -> set[str]:
     path = Path(path)
     if not path.is_file():
