@@ -221,6 +221,16 @@ def figure(frame: pd.DataFrame, path: Path) -> None:
     fig.savefig(path, dpi=90)
 
 
+def preset_run_name(preset: str, label: str) -> str:
+    """The study's row name of a named-preset run: "cpu preset (DL-Delta-1)"; a preset with a hole-weighted
+    loss says so ("cpu preset, hole weight 20 (DL-Delta-1)"), so that a rerun under a changed recipe starts
+    its own curve instead of continuing the old one."""
+    from models.enhancer_presets import get_preset
+
+    w = float(get_preset(preset).hole_weight)
+    return f"{preset} preset" + (f", hole weight {w:g}" if w > 0 else "") + f" ({label})"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget-minutes", type=float, default=4.0, help="training time per recipe")
@@ -243,7 +253,7 @@ def main(argv=None) -> int:
     frame = pd.read_csv(csv) if csv.is_file() and not args.force else pd.DataFrame()
     test = test_pairs()
     if args.preset_run:
-        name = f"{args.preset_run} preset ({args.label})"
+        name = preset_run_name(args.preset_run, args.label)
         before = frame
 
         def save(rows):    # after every score: a kill keeps the curve so far
