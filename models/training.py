@@ -45,7 +45,7 @@ from .unet import ENHANCER_LABELS, base_label, build_enhancer_network
 __all__ = [
     "Session", "curriculum", "GroundTruthSource", "make_source", "choose_strategy", "train_enhancers",
     "train_one", "derive_seed", "ORDER", "PairCache", "stage_pairs", "sheet_ground_truths", "training_plan",
-    "stage_shape", "total_steps", "learning_rate",
+    "stage_shape", "total_steps", "learning_rate", "log_sidecar_from_weights",
 ]
 
 log = logging.getLogger("models.training")
@@ -493,6 +493,51 @@ def _read_csv(path: Path, upto_global_epoch: int) -> list[dict]:
         if int(r["global_epoch"]) <= upto_global_epoch:
             rows.append(r)
     return rows
+
+
+def log_sidecar_from_weights(csv_path: "os.PathLike | str", weights_record: "os.PathLike | str") -> dict:
+    """Write the sidecar ``<label>.json`` of a training log written before logs had one, from the
+    record of the weights the same run exported (``results/weights/<preset>/<label>.json``).
+
+    The record is accepted as the log's only after three checks against the log itself: the same model
+    in every row, one row per trained epoch (``epochs``) and the log's lowest loss equal to the record's
+    ``best_loss`` (the log prints six significant digits). An existing sidecar is never replaced (it came
+    from the training). Returns the sidecar written; ``ValueError`` names the file and the mismatch."""
+    csv_path, weights_record = Path(csv_path), Path(weights_record)
+    sidecar = csv_path.with_suffix(".json")
+    if sidecar.exists():
+        raise ValueError(f"{sidecar}: the log already has a sidecar; not replaced")
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"{csv_path}: no such training log")
+    try:
+        rec = json.loads(weights_record.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{weights_record}: no such weights record") from None
+    except ValueError as exc:
+        raise ValueError(f"{weights_record}: not a JSON weights record ({exc})") from None
+    missing = [k for k in ("model", "epochs", "best_loss", "preset", "seed", "code_version") if k not in rec]
+    if missing:
+        raise ValueError(f"{weights_record}: weights record lacks {', '.join(missing)}")
+    rows = _read_csv(csv_path, 1 << 30)
+    if not rows:
+        raise ValueError(f"{csv_path}: no log rows with the columns {', '.join(_CSV_COLUMNS)}")
+    models = sorted({r["model"] for r in rows})
+    if models != [rec["model"]]:
+        raise ValueError(f"{csv_path}: rows of {models}, the record {weights_record.name} is of {rec['model']}")
+    if len(rows) != int(rec["epochs"]):
+        raise ValueError(f"{csv_path}: {len(rows)} rows, the record {weights_record.name} trained "
+                         f"{rec['epochs']} epochs: not the same run")
+    low, best = min(float(r["loss"]) for r in rows), float(rec["best_loss"])
+    if abs(low - best) > 1e-5 * abs(best) + 1e-9:
+        raise ValueError(f"{csv_path}: lowest logged loss {low:g}, the record {weights_record.name} saved "
+                         f"{best:g}: not the same run")
+    prov = {"preset": rec["preset"], "seed": rec["seed"], "data": rec.get("data"),
+            "code_version": rec["code_version"], "code_version_written": rec["code_version"],
+            "created_utc": rec.get("created_utc"), "label": rec["model"],
+            "from_weights_record": weights_record.name}
+    out = {"provenance": prov, "columns": list(_CSV_COLUMNS), "rows": len(rows)}
+    atomic_write_json(sidecar, out)
+    return out
 
 
 def _paths(label: str, preset: str, out_dir: Optional[Path]):

@@ -120,3 +120,65 @@ def test_bench_unets_json_has_a_provenance_block(tmp_path, monkeypatch):
     assert (prov["preset"], prov["seed"], prov["test_set_seed"]) == ("quick", 0, 9100)
     assert (prov["batch"], prov["test_images"], prov["networks"], prov["image_size"]) == (2, 5, ["DL-Delta"], 256)
     assert prov["machine"] == rec["machine"] and prov["tensorflow"] and prov["cpu_count"]
+
+
+def _old_log(tmp_path: Path, model="DL-Delta-2", losses=(0.0123456, 0.0100589, 0.0112593)) -> Path:
+    """A training log as the training wrote it before logs had sidecars (no ``.json`` beside it)."""
+    csv = tmp_path / "training" / "cpu" / f"{model}.csv"
+    csv.parent.mkdir(parents=True)
+    lines = ["model,session,stage,epoch,global_epoch,pairs,loss,best,saved,seconds"]
+    best = None
+    for i, loss in enumerate(losses, 1):
+        saved = best is None or loss < best
+        best = loss if saved else best
+        lines.append(f"{model},delta,1,{i},{i},2850,{loss},{best},{int(saved)},274.38")
+    csv.write_text("\n".join(lines) + "\n")
+    return csv
+
+
+def _weights_record(tmp_path: Path, **changes) -> Path:
+    rec = {"model": "DL-Delta-2", "epochs": 3, "best_loss": 0.010058912345, "preset": "cpu", "seed": 0,
+           "code_version": "6b0d1ec5ec", "created_utc": "2026-12-07T06:37:18Z",
+           "data": "synthetic generator (prnet_synth.procedural)", **changes}
+    path = tmp_path / "DL-Delta-2.json"
+    path.write_text(json.dumps(rec))
+    return path
+
+
+def test_old_training_log_gets_its_sidecar_from_the_weights_record_of_the_same_run(tmp_path):
+    from models.training import log_sidecar_from_weights
+
+    csv = _old_log(tmp_path)
+    log_sidecar_from_weights(csv, _weights_record(tmp_path))
+    prov = _sidecar(csv)
+    # the weights' code and time, not this call's: the log was written by that run
+    assert (prov["code_version"], prov["code_version_written"]) == ("6b0d1ec5ec", "6b0d1ec5ec")
+    assert (prov["preset"], prov["seed"], prov["label"]) == ("cpu", 0, "DL-Delta-2")
+    assert prov["created_utc"] == "2026-12-07T06:37:18Z" and prov["from_weights_record"] == "DL-Delta-2.json"
+    with pytest.raises(ValueError, match="already has a sidecar"):      # the training's own is kept
+        log_sidecar_from_weights(csv, _weights_record(tmp_path))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"epochs": 12}, "3 rows.*12 epochs"),                   # another run's record
+    ({"best_loss": 0.0093}, "lowest logged loss"),           # same length, other losses
+    ({"model": "DL-Delta-3"}, "DL-Delta-3"),                 # another network's record
+])
+def test_sidecar_from_a_weights_record_of_another_run_is_refused(tmp_path, changes, message):
+    from models.training import log_sidecar_from_weights
+
+    csv = _old_log(tmp_path)
+    with pytest.raises(ValueError, match=message) as err:
+        log_sidecar_from_weights(csv, _weights_record(tmp_path, **changes))
+    assert str(csv) in str(err.value) and not csv.with_suffix(".json").exists()
+
+
+def test_every_committed_training_log_has_a_sidecar():
+    """The committed U-Net training logs (results/training/<preset>/) each say what wrote them."""
+    root = Path(__file__).resolve().parent.parent / "results" / "training"
+    logs = sorted(p for p in root.glob("*/*.csv"))
+    assert logs, f"no training logs under {root}"
+    for csv in logs:
+        prov = _sidecar(csv)
+        assert prov["preset"] == csv.parent.name and prov["label"] == csv.stem
+        assert prov["code_version"] and prov["seed"] is not None
