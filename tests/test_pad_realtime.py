@@ -155,3 +155,57 @@ def test_face_leaving_the_frame_is_not_scored(face):
     assert all(len(r.faces) == 0 for r in res[10:])
     (track,) = proc.all_tracks()
     assert track.frames == 10 and track.decision == rt.BONA_FIDE
+
+
+def test_cut_background_by_hand():
+    """Face block 1000..5000 at the landmarks, one pixel at 5300 and one at 5500 behind them, a 60000
+    background and holes: far end 5000 + 0.1 x (5000 - 1000) = 5400."""
+    d = np.full((20, 20), 60000, np.uint16)
+    d[5:15, 5:15] = 3000
+    d[5, 5], d[6, 6] = 1000, 5000                      # nearest pixel; farthest landmark depth
+    d[14, 14], d[14, 13] = 5300, 5500
+    d[0, 0] = 65535
+    lm = np.array([[8 + (i % 5), 8 + (i // 5) % 5] for i in range(68)], float)   # on the 3000 plateau
+    lm[0] = (6, 6)                                                             # (x, y) of the 5000 pixel
+    out, cut = rt.cut_background(d, lm, 0.1)
+    assert out[14, 14] == 5300 and out[14, 13] == 65535 and out[10, 10] == 3000 and out[6, 6] == 5000
+    assert cut[14, 13] and not cut[14, 14] and not cut[0, 0]           # holes are not "cut"
+    assert (out[cut] == 65535).all() and cut.sum() == (d == 60000).sum() + 1
+    assert d[14, 13] == 5500                                           # the input is not modified
+    # the margin: 0 cuts the 5300 pixel too; too few landmarks in the image: nothing cut
+    assert rt.cut_background(d, lm, 0.0)[1][14, 14]
+    far_away = np.full((68, 2), -50.0)
+    same, none = rt.cut_background(d, far_away, 0.1)
+    assert not none.any() and (same == d).all()
+    with pytest.raises(ValueError, match="face_cut_margin"):
+        rt.PadConfig(face_cut_margin=-0.5)
+
+
+class _Spy:
+    """An enhancer returning its input unchanged, recording what it was given."""
+
+    def __init__(self, face_range):
+        self.face_range, self.label, self.kind, self.seen = face_range, "spy", "spy", []
+
+    def enhance(self, depth):
+        self.seen.append(depth.copy())
+        return depth.copy()
+
+
+@pytest.mark.parametrize("face_range", [True, False])
+def test_face_range_networks_get_the_background_cut_and_back(face, face_range):
+    colors, depths = make_sequence("bona_fide", 2, seed=3, face=face)
+    spy = _Spy(face_range)
+    proc = rt.PadProcessor(spy, rt.PadConfig(min_frames=1, window=1), keep_images=True)
+    res = proc.process(rsio.RGBDFrame(0, colors[0], depths[0], 0.001))
+    proc.close()
+    assert res.faces and spy.seen
+    (track,) = proc.all_tracks()
+    given, result = spy.seen[0], track.last["depth"]
+    # the scored depth is the preprocessed crop either way: the cut pixels got their input back
+    assert result.dtype == np.uint16 and result.shape == given.shape
+    newly_holes = (given == 65535) & (result != 65535)
+    if face_range:
+        assert 0.01 < newly_holes.mean() < 0.9, "the background behind the face should reach the net as holes"
+    else:
+        assert not newly_holes.any()

@@ -69,6 +69,10 @@ class PadConfig:
     reject_ratio: float = 0.5        # attack when failing frames / frames >= this
     asynchronous: bool = False       # enhance + score in a worker thread; frames arriving while it is
                                      # busy are tracked and shown but not scored (for a live camera)
+    #: before a network trained on face-range depth: pixels behind the face (farther than the farthest
+    #: landmark depth + this share of the face's depth span) become holes, as in its training ground
+    #: truth, and get their input depth back after it (``cut_background``); None = no cut
+    face_cut_margin: Optional[float] = 0.1
 
     def __post_init__(self):
         if self.detect_every < 1 or self.window < 1 or not 1 <= self.min_frames <= self.window:
@@ -77,6 +81,8 @@ class PadConfig:
             raise ValueError("PadConfig: accept_ratio and reject_ratio must be in (0, 1]")
         if self.accept_ratio + self.reject_ratio <= 1:
             raise ValueError("PadConfig: accept_ratio + reject_ratio must exceed 1 (else both could hold)")
+        if self.face_cut_margin is not None and not float(self.face_cut_margin) >= 0:
+            raise ValueError(f"PadConfig: face_cut_margin must be >= 0 or None, got {self.face_cut_margin!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -134,6 +140,34 @@ def load_config(path: Optional[str | os.PathLike] = None, preset: str = "default
 
 
 # ----------------------------------------------------------------------------- enhancers
+def cut_background(depth: np.ndarray, landmarks: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """``depth`` (uint16 HxW, 65535 = hole) with the pixels behind the face turned into holes, and the
+    mask of those pixels.
+
+    A network trained on face-range ground truth saw faces spanning its whole depth range with no
+    background (the ground truth's background is holes). A camera crop also holds the background
+    (the IV-J frames: a wall or nothing up to 25 cm behind the face): stretched to the crop's depth
+    range, the face then fills a third of it or less, which the hole-weighted cpu DL-Delta-1 answers
+    with a flattened face (REPRODUCTION_NOTES, "The real-time PAD and face-range networks"). The face's
+    far end: the farthest valid depth at the 68 landmarks plus ``margin`` x (that - the nearest valid
+    pixel). With fewer than 6 valid landmarks nothing is cut."""
+    from experiments.pad.geometric import sample_landmark_depth
+
+    hole = np.uint16(65535)
+    vals, inside = sample_landmark_depth(depth, landmarks)
+    v = vals[inside & (vals != hole)].astype(np.float64)
+    valid = depth != hole
+    cut = np.zeros(depth.shape, bool)
+    if v.size < 6 or not valid.any():
+        return depth, cut
+    near = float(depth[valid].min())
+    far = float(v.max()) + float(margin) * (float(v.max()) - near)
+    cut = valid & (depth > far)
+    out = depth.copy()
+    out[cut] = hole
+    return out, cut
+
+
 class TFLiteEnhancer:
     """An enhancer exported to TensorFlow Lite (float32 NxHxWx1 in [0, 1], holes 1.0), run by
     ``models.export.TFLiteModel`` (resized to each new frame size)."""
@@ -412,7 +446,14 @@ class PadProcessor:
     def _score(self, track: FaceTrack, pre) -> dict:
         """Enhance and score one preprocessed face; update its track's history and decision."""
         t2 = time.perf_counter()
-        depth = self.enhancer.enhance(pre.depth)
+        cut = None
+        if getattr(self.enhancer, "face_range", False) and self.cfg.face_cut_margin is not None:
+            given, cut = cut_background(pre.depth, pre.landmarks, self.cfg.face_cut_margin)
+        else:
+            given = pre.depth
+        depth = self.enhancer.enhance(given)
+        if cut is not None and cut.any():
+            depth = np.where(cut, pre.depth, depth).astype(np.uint16)
         t3 = time.perf_counter()
         geo = geometric_pad(depth, pre.landmarks)
         pl = plausibility(depth, pre.landmarks, self.cfg.bounds)
