@@ -476,8 +476,14 @@ def _write_csv(path: Path, rows: list[dict], prov: Optional[dict] = None):
         lines.append(",".join(str(r[c]) for c in _CSV_COLUMNS))
     atomic_write_text(path, "\n".join(lines) + "\n")
     if prov is not None:
-        atomic_write_json(path.with_suffix(".json"), {"provenance": prov, "columns": list(_CSV_COLUMNS),
-                                                      "rows": len(rows)})
+        _write_sidecar(path, prov, len(rows))
+
+
+def _write_sidecar(path: Path, prov: dict, n_rows: int) -> dict:
+    """The training log's sidecar ``<label>.json``: provenance, columns, row count (atomically)."""
+    side = {"provenance": prov, "columns": list(_CSV_COLUMNS), "rows": int(n_rows)}
+    atomic_write_json(path.with_suffix(".json"), side)
+    return side
 
 
 def _read_csv(path: Path, upto_global_epoch: int) -> list[dict]:
@@ -535,9 +541,7 @@ def log_sidecar_from_weights(csv_path: "os.PathLike | str", weights_record: "os.
             "code_version": rec["code_version"], "code_version_written": rec["code_version"],
             "created_utc": rec.get("created_utc"), "label": rec["model"],
             "from_weights_record": weights_record.name}
-    out = {"provenance": prov, "columns": list(_CSV_COLUMNS), "rows": len(rows)}
-    atomic_write_json(sidecar, out)
-    return out
+    return _write_sidecar(csv_path, prov, len(rows))
 
 
 def _paths(label: str, preset: str, out_dir: Optional[Path]):

@@ -152,11 +152,11 @@ def cut_background(depth: np.ndarray, landmarks: np.ndarray, margin: float) -> t
     far end: the farthest valid depth at the 68 landmarks plus ``margin`` x (that - the nearest valid
     pixel). With fewer than 6 valid landmarks nothing is cut."""
     from experiments.pad.geometric import sample_landmark_depth
+    from prnet_synth.conventions import HOLE
 
-    hole = np.uint16(65535)
     vals, inside = sample_landmark_depth(depth, landmarks)
-    v = vals[inside & (vals != hole)].astype(np.float64)
-    valid = depth != hole
+    v = vals[inside & (vals != HOLE)].astype(np.float64)
+    valid = depth != HOLE
     cut = np.zeros(depth.shape, bool)
     if v.size < 6 or not valid.any():
         return depth, cut
@@ -164,7 +164,7 @@ def cut_background(depth: np.ndarray, landmarks: np.ndarray, margin: float) -> t
     far = float(v.max()) + float(margin) * (float(v.max()) - near)
     cut = valid & (depth > far)
     out = depth.copy()
-    out[cut] = hole
+    out[cut] = HOLE
     return out, cut
 
 
@@ -453,7 +453,7 @@ class PadProcessor:
             given = pre.depth
         depth = self.enhancer.enhance(given)
         if cut is not None and cut.any():
-            depth = np.where(cut, pre.depth, depth).astype(np.uint16)
+            depth = np.where(cut, pre.depth, depth)
         t3 = time.perf_counter()
         geo = geometric_pad(depth, pre.landmarks)
         pl = plausibility(depth, pre.landmarks, self.cfg.bounds)
