@@ -214,3 +214,31 @@ def test_train_or_load_initial_weights_follow_the_seed(results_tmp):
                           epochs=1, batch_size=8, preset="tiny", seed=3, settings={}, log=lambda m: None)
         outs.append(np.concatenate([np.ravel(w) for w in g.get_weights()]))
     np.testing.assert_allclose(outs[0], outs[1], atol=1e-6)
+
+
+def test_train_or_load_records_provenance_and_reuses_despite_it(results_tmp):
+    """The stored model's record carries who trained it (code version, images seen); that record is
+    no reason to retrain, while a changed setting is."""
+    import json
+
+    from experiments.cgan.train import train_or_load, work_dir
+    from prnet_synth.atomic import code_version
+
+    x = np.random.default_rng(1).integers(0, 256, (6, 16, 16), dtype=np.uint8)
+    builds = []
+
+    def build():
+        builds.append(1)
+        return pini.build_autoencoder(16, (2, 2, 2, 2), (2, 2, 2, 2))
+
+    kw = dict(epochs=2, batch_size=3, preset="tiny", seed=0, log=lambda m: None)
+    train_or_load("p", build, x, x, settings={"data": "toy"}, **kw)
+    meta = json.loads((work_dir("tiny") / "p.json").read_text())
+    prov = meta["provenance"]
+    assert prov["images_seen"] == 2 * 6 and prov["code_version"] == code_version()
+    assert prov["preset"] == "tiny" and prov["seed"] == 0 and prov["data"] == "toy"
+    assert prov["seconds_this_run"] >= 0
+    train_or_load("p", build, x, x, settings={"data": "toy"}, **kw)
+    assert len(builds) == 1                        # reused, not retrained
+    train_or_load("p", build, x, x, settings={"data": "other"}, **kw)
+    assert len(builds) == 2                        # another setting: retrained

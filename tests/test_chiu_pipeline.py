@@ -101,6 +101,21 @@ def test_chiu_tables_micro(results_tmp, monkeypatch):
     again = pipeline.depth_tables(preset, seed=5, out_dir=out)
     pd.testing.assert_frame_equal(again["table1"].drop(columns=["code_version"]), tables["table1"].drop(columns=["code_version"]))
     assert {p.name: p.stat().st_size for p in log.glob("*.csv")} == sizes
+    # the trained models sit with the shipped weights of their preset, each with its record
+    shipped = sorted((results_tmp / "weights" / "micro" / "chiu").glob("*.weights.h5"))
+    assert [p.name.split("_")[0] for p in shipped] == ["depthnet", "depthnet", "recognition"]
+    for w in shipped:
+        rec = json.loads(w.with_name(w.name[: -len(".weights.h5")] + ".json").read_text())
+        assert rec["preset"] == "micro" and rec["seed"] == 5 and rec["weights"] == w.name
+        cfg = preset.recognition if rec["model"] == "MaskGuidedRecognizer" else preset.depthnet
+        assert rec["images_seen"] == cfg.epochs * rec["n_train_images"] and rec["seconds_this_run"] >= 0
+    # weights an older version left in the work folder are taken over, not retrained
+    from prnet_synth.paths import work_dir
+
+    legacy = work_dir("chiu", "recognition_old.weights.h5")
+    legacy.write_bytes(b"w")
+    moved = pipeline.model_weights_path("micro", "recognition_old")
+    assert moved.read_bytes() == b"w" and not legacy.exists()
 
 
 def test_identification_on_hand_made_features():

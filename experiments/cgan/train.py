@@ -6,7 +6,9 @@ again. An unfinished run resumes from ``BackupAndRestore``'s backup (last finish
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
+import time
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -106,13 +108,19 @@ def train_or_load(label: str, build: Callable[[], "keras.Model"], x: np.ndarray,
     meta = json.loads(json.dumps(meta, default=str))      # the form it takes on disk
     if path.is_file() and meta_path.is_file():
         try:
-            if json.loads(meta_path.read_text()) == meta:
+            stored = json.loads(meta_path.read_text())
+            stored.pop("provenance", None)    # who trained it, when: not a reason to retrain
+            if stored == meta:
                 log(f"[{label}] trained model found, reusing {path.name}")
                 return load_generator(path)
-        except (ValueError, OSError):
+        except (ValueError, OSError, AttributeError):
             pass
     import keras
 
+    from prnet_synth.atomic import provenance
+
+    started = time.time()
+    prov = provenance(preset, seed, str(settings.get("data", "n/a")))   # code version at the start of training
     keras.utils.set_random_seed(seed)            # the initial weights follow the seed, not the run's history
     model = build()
     backup = wd / "backup" / label
@@ -124,7 +132,10 @@ def train_or_load(label: str, build: Callable[[], "keras.Model"], x: np.ndarray,
                       seed=seed, log=log)
     gen = model.generator if isinstance(model, ConditionalGAN) else model
     atomic_save_keras_model(gen, path)
-    atomic_write_json(meta_path, meta)
+    prov.update(images_seen=int(epochs) * int(len(x)),
+                seconds_this_run=round(time.time() - started, 1),   # a resumed run counts only its own part
+                finished_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    atomic_write_json(meta_path, {**meta, "provenance": prov})
     return gen
 
 

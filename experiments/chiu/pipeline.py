@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -26,7 +28,7 @@ import pandas as pd
 
 from prnet_synth.atomic import atomic_save_keras_weights, atomic_write_csv, atomic_write_json, provenance
 from prnet_synth.conventions import HOLE
-from prnet_synth.paths import results_dir, work_dir
+from prnet_synth.paths import results_dir, weights_dir, work_dir
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,26 @@ def prepare_training_log(csv_path: Path, backup_dir: Path) -> int:
     tmp.write_text("\n".join(kept) + "\n")
     os.replace(tmp, csv_path)
     return start
+
+
+def model_weights_path(preset_name: str, tag: str) -> Path:
+    """Where a trained Chiu model's weights live: ``results/weights/<preset>/chiu/<tag>.weights.h5``
+    (the cpu preset's are committed, so the tables are evaluated without retraining), with its record
+    ``<tag>.json`` beside it. Weights an older version left in the work folder are moved there."""
+    path = weights_dir(preset_name) / "chiu" / f"{tag}.weights.h5"
+    legacy = work_dir("chiu", f"{tag}.weights.h5")
+    if not path.is_file() and legacy.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(legacy), str(path))
+    return path
+
+
+def _write_weights_record(weights: Path, prov: dict, epochs: int, n_images: int, started: float) -> None:
+    """The trained model's provenance beside its weights: the training's record (code version at the
+    start, preset, seed, data) plus the images it saw and the seconds this run took."""
+    atomic_write_json(weights.with_name(weights.name[: -len(".weights.h5")] + ".json"), {
+        **prov, "images_seen": int(epochs) * int(n_images), "seconds_this_run": round(time.time() - started, 1),
+        "weights": weights.name})
 
 
 def _keras_fit_resumable(model, x, y, epochs, batch_size, tag: str, out_dir: Path, seed: int, callbacks=(),
@@ -242,7 +264,7 @@ def train_depthnet(preset, seed: int, with_mask: bool = True, log_dir: Optional[
         source = (str(Path(preset.depthnet_data).resolve()) if preset.depthnet_data else None, preset.mask_source,
                   preset.depthnet_poses_per_scan)
     tag = f"depthnet_{'mask' if with_mask else 'nomask'}_{preset.name}_{_config_hash(cfg, preset.depthnet_train_identities, preset.depthnet_samples_per_identity, *source)}_s{seed}"
-    weights = work_dir("chiu", f"{tag}.weights.h5")
+    weights = model_weights_path(preset.name, tag)
     model = DepthNet(cfg)
     model.compile()
     model(np.zeros((1, cfg.size, cfg.size, 3), np.float32))
@@ -259,9 +281,11 @@ def train_depthnet(preset, seed: int, with_mask: bool = True, log_dir: Optional[
     data_label = (f"BU-3DFE ({Path(preset.depthnet_data).name})" if preset.depthnet_data else DATA_LABEL)
     prov = provenance(preset.name, seed, data_label, model="DepthNet", with_mask=bool(with_mask),
                       mask_source=preset.mask_source, data_tag=data_tag, n_train_images=int(len(x)))
+    started = time.time()
     _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag, log_dir or results_dir() / "chiu" / "logs", seed,
                          prov=prov)
     atomic_save_keras_weights(model, weights)
+    _write_weights_record(weights, prov, cfg.epochs, len(x), started)
     return model
 
 
@@ -555,7 +579,7 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
 
     cfg = preset.recognition
     tag = f"recognition_{preset.name}_{_config_hash(cfg, preset.depthnet, preset.rec_train_identities, preset.rec_train_per_identity, sorted(preset.rec_train_options.items()))}_s{seed}"
-    weights = work_dir("chiu", f"{tag}.weights.h5")
+    weights = model_weights_path(preset.name, tag)
     n_ids = preset.rec_train_identities
     model = MaskGuidedRecognizer(cfg, n_classes=n_ids)
     model.compile(optimizer=keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum))
@@ -583,10 +607,12 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
     log.info("training %s on %d images of %d identities", tag, len(y), n_ids)
     prov = provenance(preset.name, seed, DATA_LABEL, model="MaskGuidedRecognizer", n_train_images=int(len(y)),
                       n_identities=int(n_ids))
+    started = time.time()
     _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag,
                          log_dir or results_dir() / "chiu" / "logs", seed,
                          callbacks=[keras.callbacks.LearningRateScheduler(lr_schedule(cfg))], prov=prov)
     atomic_save_keras_weights(model, weights)
+    _write_weights_record(weights, prov, cfg.epochs, len(y), started)
     return model
 
 
