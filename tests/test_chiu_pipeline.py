@@ -101,21 +101,35 @@ def test_chiu_tables_micro(results_tmp, monkeypatch):
     again = pipeline.depth_tables(preset, seed=5, out_dir=out)
     pd.testing.assert_frame_equal(again["table1"].drop(columns=["code_version"]), tables["table1"].drop(columns=["code_version"]))
     assert {p.name: p.stat().st_size for p in log.glob("*.csv")} == sizes
-    # the trained models sit with the shipped weights of their preset, each with its record
-    shipped = sorted((results_tmp / "weights" / "micro" / "chiu").glob("*.weights.h5"))
+    # the trained models are shipped compact (float16 npz), each with its provenance record
+    shipped = sorted((results_tmp / "weights" / "micro" / "chiu").glob("*.npz"))
     assert [p.name.split("_")[0] for p in shipped] == ["depthnet", "depthnet", "recognition"]
     for w in shipped:
-        rec = json.loads(w.with_name(w.name[: -len(".weights.h5")] + ".json").read_text())
+        rec = json.loads(w.with_suffix(".json").read_text())
         assert rec["preset"] == "micro" and rec["seed"] == 5 and rec["weights"] == w.name
         cfg = preset.recognition if rec["model"] == "MaskGuidedRecognizer" else preset.depthnet
         assert rec["images_seen"] == cfg.epochs * rec["n_train_images"] and rec["seconds_this_run"] >= 0
-    # weights an older version left in the work folder are taken over, not retrained
+    # an earlier version kept the full state beside the record: it is taken over and compacted
+    import shutil
+
     from prnet_synth.paths import work_dir
 
-    legacy = work_dir("chiu", "recognition_old.weights.h5")
-    legacy.write_bytes(b"w")
-    moved = pipeline.model_weights_path("micro", "recognition_old")
-    assert moved.read_bytes() == b"w" and not legacy.exists()
+    rec_npz = next(p for p in shipped if p.name.startswith("recognition"))
+    full = work_dir("chiu", f"{rec_npz.stem}.weights.h5")
+    legacy = rec_npz.with_name(f"{rec_npz.stem}.weights.h5")
+    shutil.move(str(full), str(legacy))
+    rec_npz.unlink()
+    pipeline.train_recognition(preset, 5)
+    assert rec_npz.is_file() and full.is_file() and not legacy.exists()
+    assert json.loads(rec_npz.with_suffix(".json").read_text())["weights"] == rec_npz.name
+    assert {p.name: p.stat().st_size for p in log.glob("*.csv")} == sizes     # not retrained
+    # the compact file alone (no full state in the work folder) reproduces the tables
+
+    for full in work_dir("chiu").glob("*.weights.h5"):
+        full.unlink()
+    again = pipeline.depth_tables(preset, seed=5, out_dir=out)
+    pd.testing.assert_frame_equal(again["table1"].drop(columns=["code_version"]), tables["table1"].drop(columns=["code_version"]))
+    assert {p.name: p.stat().st_size for p in log.glob("*.csv")} == sizes     # still no retraining
 
 
 def test_identification_on_hand_made_features():
@@ -223,3 +237,34 @@ def test_depthnet_on_bu3dfe_and_prnet_row_from_the_command_line(results_tmp, mon
     assert t1.loc["PRNet", "status"] == "ok" and np.isfinite(t1.loc["PRNet", "bu3dfe"])
     assert np.isfinite(t1.loc["DepthNet", "bu3dfe"]) and "BU-3DFE" in t1.loc["DepthNet", "data"]
     assert (tables["table5"]["data"].str.contains("BU-3DFE")).all()
+
+
+def test_compact_weights_round_trip_and_refuse_another_configuration(tmp_path):
+    """float16 where a value fits (a weight of 1e6 stays exact), build order kept, and a file of
+    another configuration refused with its name."""
+    import keras
+
+    from experiments.chiu.pipeline import load_compact_weights, save_compact_weights
+
+    def net(width):
+        m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(width), keras.layers.BatchNormalization(),
+                              keras.layers.Dense(2)])
+        return m
+
+    a = net(3)
+    w = [np.random.default_rng(k).normal(size=np.shape(v)).astype(np.float32) for k, v in enumerate(a.weights)]
+    w[0][0, 0] = 1e6                                     # beyond float16
+    a.set_weights(w)
+    path = save_compact_weights(a, tmp_path / "m.npz")
+    with np.load(path) as z:
+        assert z["v0000"].dtype == np.float32 and z["v0001"].dtype == np.float16
+    b = net(3)
+    load_compact_weights(b, path)
+    for x, y in zip(w, b.get_weights()):
+        np.testing.assert_allclose(y, x.astype(np.float16).astype(np.float32) if np.all(np.abs(x) < 6e4) else x,
+                                   rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"m\.npz: array 0 has shape \(4, 3\)"):
+        load_compact_weights(net(5), path)
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="bad.npz: not a readable weights file"):
+        load_compact_weights(b, tmp_path / "bad.npz")

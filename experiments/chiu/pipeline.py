@@ -17,6 +17,8 @@ Steps (each resumable: finished artefacts are reused, training resumes from its 
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
 import logging
 import shutil
 import time
@@ -26,7 +28,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from prnet_synth.atomic import atomic_save_keras_weights, atomic_write_csv, atomic_write_json, provenance
+from prnet_synth.atomic import (atomic_save_keras_weights, atomic_write_bytes, atomic_write_csv, atomic_write_json,
+                                 provenance)
 from prnet_synth.conventions import HOLE
 from prnet_synth.paths import results_dir, weights_dir, work_dir
 
@@ -127,23 +130,101 @@ def prepare_training_log(csv_path: Path, backup_dir: Path) -> int:
 
 
 def model_weights_path(preset_name: str, tag: str) -> Path:
-    """Where a trained Chiu model's weights live: ``results/weights/<preset>/chiu/<tag>.weights.h5``
-    (the cpu preset's are committed, so the tables are evaluated without retraining), with its record
-    ``<tag>.json`` beside it. Weights an older version left in the work folder are moved there."""
-    path = weights_dir(preset_name) / "chiu" / f"{tag}.weights.h5"
-    legacy = work_dir("chiu", f"{tag}.weights.h5")
-    if not path.is_file() and legacy.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(legacy), str(path))
-    return path
+    """The shipped weights of a trained Chiu model: ``results/weights/<preset>/chiu/<tag>.npz`` (the
+    cpu preset's are committed, so the tables are evaluated without retraining), compact
+    (``save_compact_weights``), with its provenance record ``<tag>.json`` beside it."""
+    return weights_dir(preset_name) / "chiu" / f"{tag}.npz"
 
 
-def _write_weights_record(weights: Path, prov: dict, epochs: int, n_images: int, started: float) -> None:
-    """The trained model's provenance beside its weights: the training's record (code version at the
-    start, preset, seed, data) plus the images it saw and the seconds this run took."""
-    atomic_write_json(weights.with_name(weights.name[: -len(".weights.h5")] + ".json"), {
+def full_weights_path(tag: str) -> Path:
+    """The full training state (weights, discriminators, optimizer) of a finished model: in the work
+    folder, not shipped."""
+    return work_dir("chiu", f"{tag}.weights.h5")
+
+
+def inference_variables(model) -> list:
+    """What a trained Chiu model needs for the tables, in build order: DepthNet's generator (not its
+    three discriminators), the recognizer's whole network (branches, attention, ArcFace heads); no
+    optimizer state."""
+    gen = getattr(model, "generator", None)
+    return list(gen.weights if gen is not None else model.weights)
+
+
+def save_compact_weights(model, path: Path) -> Path:
+    """``inference_variables(model)`` as a compressed ``.npz`` in build order, floats as float16 where
+    they fit (the rest as they are), written atomically."""
+    arrays = {}
+    for k, v in enumerate(inference_variables(model)):
+        a = np.asarray(v)
+        if a.dtype.kind == "f":
+            with np.errstate(over="ignore"):
+                half = a.astype(np.float16)
+            if np.array_equal(np.isfinite(half), np.isfinite(a)):
+                a = half
+        arrays[f"v{k:04d}"] = a
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def load_compact_weights(model, path: Path) -> None:
+    """Load what ``save_compact_weights`` wrote into a built model of the same configuration; a file
+    of another configuration is refused, naming the file and the first mismatch."""
+    variables = inference_variables(model)
+    try:
+        with np.load(path) as z:
+            arrays = [z[k] for k in sorted(z.files)]
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable weights file ({exc})") from None
+    if len(arrays) != len(variables):
+        raise ValueError(f"{path}: {len(arrays)} arrays for a model with {len(variables)} variables "
+                         "(weights of another configuration?)")
+    for k, (a, v) in enumerate(zip(arrays, variables)):
+        if tuple(a.shape) != tuple(v.shape):
+            raise ValueError(f"{path}: array {k} has shape {tuple(a.shape)}, the model's {v.path} "
+                             f"{tuple(v.shape)} (weights of another configuration?)")
+    for a, v in zip(arrays, variables):
+        v.assign(a.astype(np.dtype(v.dtype)))
+
+
+def _load_trained(model, preset_name: str, tag: str) -> bool:
+    """Load the finished model ``tag`` if it exists: the shipped compact weights, else the full state
+    of an earlier run (the work folder, or beside the shipped weights where one version kept it),
+    from which the compact file is then written. False when there is none (train it)."""
+    compact = model_weights_path(preset_name, tag)
+    if compact.is_file():
+        load_compact_weights(model, compact)
+        return True
+    full = full_weights_path(tag)
+    legacy = compact.with_name(f"{tag}.weights.h5")
+    if not full.is_file() and legacy.is_file():
+        full.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(legacy), str(full))
+    if not full.is_file():
+        return False
+    model.load_weights(str(full))
+    save_compact_weights(model, compact)
+    load_compact_weights(model, compact)           # the tables come from the weights that are shipped
+    record = compact.with_suffix(".json")          # one version wrote it beside the full weights
+    if record.is_file():
+        rec = json.loads(record.read_text())
+        rec.update(weights=compact.name, weights_format="float16 npz of the inference variables in build order")
+        atomic_write_json(record, rec)
+    return True
+
+
+def _finish_training(model, preset_name: str, tag: str, prov: dict, epochs: int, n_images: int,
+                     started: float) -> None:
+    """Keep the full state in the work folder, ship the compact weights, and write their provenance
+    record (the training's record: code version at the start, preset, seed, data; plus the images
+    it saw and the seconds this run took)."""
+    atomic_save_keras_weights(model, full_weights_path(tag))
+    compact = save_compact_weights(model, model_weights_path(preset_name, tag))
+    load_compact_weights(model, compact)           # this run's tables come from the weights it ships
+    atomic_write_json(compact.with_suffix(".json"), {
         **prov, "images_seen": int(epochs) * int(n_images), "seconds_this_run": round(time.time() - started, 1),
-        "weights": weights.name})
+        "weights": compact.name, "weights_format": "float16 npz of the inference variables in build order"})
 
 
 def _keras_fit_resumable(model, x, y, epochs, batch_size, tag: str, out_dir: Path, seed: int, callbacks=(),
@@ -264,14 +345,12 @@ def train_depthnet(preset, seed: int, with_mask: bool = True, log_dir: Optional[
         source = (str(Path(preset.depthnet_data).resolve()) if preset.depthnet_data else None, preset.mask_source,
                   preset.depthnet_poses_per_scan)
     tag = f"depthnet_{'mask' if with_mask else 'nomask'}_{preset.name}_{_config_hash(cfg, preset.depthnet_train_identities, preset.depthnet_samples_per_identity, *source)}_s{seed}"
-    weights = model_weights_path(preset.name, tag)
     model = DepthNet(cfg)
     model.compile()
     model(np.zeros((1, cfg.size, cfg.size, 3), np.float32))
     model.g_opt.build(model.generator.trainable_variables)  # so saved optimizer state loads too
     model.d_opt.build(model._d_vars())
-    if weights.is_file():
-        model.load_weights(str(weights))
+    if _load_trained(model, preset.name, tag):
         return model
     data, data_tag = depthnet_training_data(preset, seed)
     x, y = depthnet_arrays(data, cfg.mask_classes)
@@ -284,8 +363,7 @@ def train_depthnet(preset, seed: int, with_mask: bool = True, log_dir: Optional[
     started = time.time()
     _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag, log_dir or results_dir() / "chiu" / "logs", seed,
                          prov=prov)
-    atomic_save_keras_weights(model, weights)
-    _write_weights_record(weights, prov, cfg.epochs, len(x), started)
+    _finish_training(model, preset.name, tag, prov, cfg.epochs, len(x), started)
     return model
 
 
@@ -579,7 +657,6 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
 
     cfg = preset.recognition
     tag = f"recognition_{preset.name}_{_config_hash(cfg, preset.depthnet, preset.rec_train_identities, preset.rec_train_per_identity, sorted(preset.rec_train_options.items()))}_s{seed}"
-    weights = model_weights_path(preset.name, tag)
     n_ids = preset.rec_train_identities
     model = MaskGuidedRecognizer(cfg, n_classes=n_ids)
     model.compile(optimizer=keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum))
@@ -587,8 +664,7 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
                                np.zeros((1, 8, 8), np.uint8), cfg.size)
     model(dummy)  # build the variables before loading weights
     model.optimizer.build(model.trainable_variables)
-    if weights.is_file():
-        model.load_weights(str(weights))
+    if _load_trained(model, preset.name, tag):
         return model
     depthnet = depthnet or train_depthnet(preset, seed, True)
     dsize = preset.depthnet.size
@@ -611,8 +687,7 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
     _keras_fit_resumable(model, x, y, cfg.epochs, cfg.batch_size, tag,
                          log_dir or results_dir() / "chiu" / "logs", seed,
                          callbacks=[keras.callbacks.LearningRateScheduler(lr_schedule(cfg))], prov=prov)
-    atomic_save_keras_weights(model, weights)
-    _write_weights_record(weights, prov, cfg.epochs, len(y), started)
+    _finish_training(model, preset.name, tag, prov, cfg.epochs, len(y), started)
     return model
 
 
