@@ -5,7 +5,9 @@ Data: the recognition training set of a preset on the embedded default (syntheti
 ``prnet_synth.procedural``, the preset's ``rec_train_options``), built by the same pipeline code
 as the tables (``experiments.chiu.pipeline.recognition_inputs``). ``--inputs gt`` feeds the
 generator's own depth and 7-class mask (isolates the recognizer from DepthNet); ``--inputs depthnet``
-would need a trained DepthNet and is left to the pipeline.
+feeds what the tables' recognizer trains on: the preset's training set with the trained DepthNet's
+D* and M* (``pipeline.recognition_training_data``; the preset's DepthNet is loaded from its shipped
+weights, or trained).
 
 ``cpu_s`` counts the process's CPU seconds spent training (the scoring is left out). Every
 ``--eval-every`` steps the model is scored in inference mode on a fixed subset of the
@@ -43,13 +45,24 @@ RECIPES: dict[str, tuple[str, dict]] = {
     "quick_lr001_m0": ("quick", dict(learning_rate=0.01, arc_margin=0.0)),
     "quick_nowd": ("quick", dict(weight_decay=0.0)),
     "cpu": ("cpu", {}),
+    "cpu_sa0": ("cpu", dict(lambda_2=0.0)),                   # without the semantic alignment loss (eq. 10-11)
+    "cpu_noclip": ("cpu", dict(grad_clip_norm=None)),
 }
 
 
-def build_data(preset, seed: int, n_ids: int, per_id: int):
-    """Training images of ``n_ids`` identities (cached under work_data/chiu)."""
+def build_data(preset, seed: int, n_ids: int, per_id: int, inputs: str = "gt"):
+    """Training images of ``n_ids`` identities (cached under work_data/chiu): the generator's depth
+    and mask (``gt``) or DepthNet's D* and M* on the preset's own training set (``depthnet``)."""
     from experiments.chiu import pipeline
     from prnet_synth.paths import work_dir
+
+    if inputs == "depthnet":
+        if (n_ids, per_id) != (preset.rec_train_identities, preset.rec_train_per_identity):
+            raise ValueError("--inputs depthnet trains on the preset's own training set: leave out "
+                             "--identities and --per-identity")
+        data = pipeline.recognition_training_data(preset, seed)
+        x = pipeline.recognition_inputs(data["rgb"], data["depth"], data["mask"], preset.recognition.size)
+        return x, data["identity"].astype(np.int64)
 
     size = preset.depthnet.size
     opts = dict(preset.rec_train_options)
@@ -78,7 +91,7 @@ def score(model, x: dict, y: np.ndarray) -> dict:
 
 
 def run_recipe(name: str, seed: int, max_steps: int, eval_every: int, budget_s: float, n_ids: int | None,
-               per_id: int | None, n_eval: int, on_record=None) -> pd.DataFrame:
+               per_id: int | None, n_eval: int, on_record=None, inputs: str = "gt") -> pd.DataFrame:
     import keras
 
     from models.chiu_presets import get_preset
@@ -89,7 +102,7 @@ def run_recipe(name: str, seed: int, max_steps: int, eval_every: int, budget_s: 
     cfg = dataclasses.replace(preset.recognition, **repl)
     n_ids = n_ids or preset.rec_train_identities
     per_id = per_id or preset.rec_train_per_identity
-    x, y = build_data(preset, seed, n_ids, per_id)
+    x, y = build_data(preset, seed, n_ids, per_id, inputs)
     keras.utils.set_random_seed(seed)
     model = MaskGuidedRecognizer(cfg, n_classes=n_ids)
     opt = keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum)
@@ -152,7 +165,7 @@ def main(argv=None):
     ap.add_argument("--identities", type=int, default=None, help="default: the preset's rec_train_identities")
     ap.add_argument("--per-identity", type=int, default=None)
     ap.add_argument("--n-eval", type=int, default=240, help="training images scored at each evaluation")
-    ap.add_argument("--inputs", choices=("gt",), default="gt")
+    ap.add_argument("--inputs", choices=("gt", "depthnet"), default="gt")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -161,14 +174,14 @@ def main(argv=None):
     version = code_version()
     for name in args.recipes:
         if len(old):
-            old = old[old["recipe"] != name]
+            old = old[(old["recipe"] != name) | (old["inputs"] != args.inputs)]  # a recipe is rerun per input kind
 
         def save(df, name=name):
             df = df.assign(inputs=args.inputs, seed=args.seed, code_version=version)
             atomic_write_csv(out, pd.concat([old, df], ignore_index=True), index=False)
 
         df = run_recipe(name, args.seed, args.max_steps, args.eval_every, args.budget_seconds, args.identities,
-                        args.per_identity, args.n_eval, on_record=save)
+                        args.per_identity, args.n_eval, on_record=save, inputs=args.inputs)
         old = pd.concat([old, df.assign(inputs=args.inputs, seed=args.seed, code_version=version)],
                         ignore_index=True)
     print(f"wrote {out}")

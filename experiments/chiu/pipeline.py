@@ -650,6 +650,25 @@ def _table(acc: dict, columns, variants, prov: dict, data_label: str, average: b
     return pd.DataFrame(rows)
 
 
+def recognition_training_data(preset, seed: int, depthnet=None) -> dict:
+    """The recognizer's training set (the paper's VGGFace2* stand-in): ``rec_train_identities`` x
+    ``rec_train_per_identity`` synthetic faces with DepthNet's D* and M* (trained or loaded when
+    ``depthnet`` is None); cached in the work folder. Keys rgb, depth, mask, identity."""
+    n_ids = preset.rec_train_identities
+    data_tag = _config_hash(preset.depthnet, preset.depthnet_train_identities, preset.depthnet_samples_per_identity,
+                            n_ids, preset.rec_train_per_identity, sorted(preset.rec_train_options.items()))
+    path = work_dir("chiu", f"rec_train_{data_tag}_s{seed}.npz")
+
+    def make():
+        net = depthnet or train_depthnet(preset, seed, True)
+        raw = synth_samples(n_ids * preset.rec_train_per_identity, seed + SEED_OFFSETS["rec_train"],
+                            preset.depthnet.size, identities=n_ids, **preset.rec_train_options)
+        aug = _augment_with_depthnet(net, raw)
+        return {"rgb": aug["rgb"], "depth": aug["depth"], "mask": aug["mask"], "identity": raw["identity"]}
+
+    return _cached(path, make)
+
+
 def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] = None):
     import keras
 
@@ -666,18 +685,7 @@ def train_recognition(preset, seed: int, depthnet=None, log_dir: Optional[Path] 
     model.optimizer.build(model.trainable_variables)
     if _load_trained(model, preset.name, tag):
         return model
-    depthnet = depthnet or train_depthnet(preset, seed, True)
-    dsize = preset.depthnet.size
-
-    def make():
-        raw = synth_samples(n_ids * preset.rec_train_per_identity, seed + SEED_OFFSETS["rec_train"], dsize,
-                            identities=n_ids, **preset.rec_train_options)
-        aug = _augment_with_depthnet(depthnet, raw)
-        return {"rgb": aug["rgb"], "depth": aug["depth"], "mask": aug["mask"], "identity": raw["identity"]}
-
-    data_tag = _config_hash(preset.depthnet, preset.depthnet_train_identities, preset.depthnet_samples_per_identity,
-                            n_ids, preset.rec_train_per_identity, sorted(preset.rec_train_options.items()))
-    data = _cached(work_dir("chiu", f"rec_train_{data_tag}_s{seed}.npz"), make)
+    data = recognition_training_data(preset, seed, depthnet)
     x = recognition_inputs(data["rgb"], data["depth"], data["mask"], cfg.size)
     y = data["identity"]
     log.info("training %s on %d images of %d identities", tag, len(y), n_ids)
