@@ -110,7 +110,7 @@ FABBRI_PRESETS = {
         batch_size=16, pix2pix_ngf=8, pix2pix_ndf=8, pix2pix_batch_size=4, attr_epochs=20,
         attr_filters=(16, 32, 64), n_train=320, n_test=120, epochs=8, train_identities=32, test_identities=4),
     # cpu: 003's 64x64 networks and losses at filters / 8, sized for about an hour on 2 CPU cores
-    # (proposed, not run yet). The det-cGAN's first three 5x5 convolutions run at full resolution: at
+    # (run: 46.5 min, generators shipped in results/weights/cpu/cgan/; docs/notes/80_cgans.md). The det-cGAN's first three 5x5 convolutions run at full resolution: at
     # filters / 8 and batch 16 a step costs 0.62 CPU s (cGAN; AE 0.52), at filters / 4 1.6 CPU s
     # (benchmarks/fabbri_learning_study.py). 8 epochs of 2000 faces = 1000 steps ~ 520-620 CPU s per
     # generator, three of them plus pix2pix (ngf 8), the attribute classifier, dlib on 5 x 400 faces and
