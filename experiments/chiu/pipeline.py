@@ -129,6 +129,10 @@ def prepare_training_log(csv_path: Path, backup_dir: Path) -> int:
     return start
 
 
+#: what a shipped Chiu weights file holds (its provenance record says so)
+COMPACT_FORMAT = "float16 npz of the inference variables in build order"
+
+
 def model_weights_path(preset_name: str, tag: str) -> Path:
     """The shipped weights of a trained Chiu model: ``results/weights/<preset>/chiu/<tag>.npz`` (the
     cpu preset's are committed, so the tables are evaluated without retraining), compact
@@ -209,7 +213,7 @@ def _load_trained(model, preset_name: str, tag: str) -> bool:
     record = compact.with_suffix(".json")          # one version wrote it beside the full weights
     if record.is_file():
         rec = json.loads(record.read_text())
-        rec.update(weights=compact.name, weights_format="float16 npz of the inference variables in build order")
+        rec.update(weights=compact.name, weights_format=COMPACT_FORMAT)
         atomic_write_json(record, rec)
     return True
 
@@ -224,7 +228,7 @@ def _finish_training(model, preset_name: str, tag: str, prov: dict, epochs: int,
     load_compact_weights(model, compact)           # this run's tables come from the weights it ships
     atomic_write_json(compact.with_suffix(".json"), {
         **prov, "images_seen": int(epochs) * int(n_images), "seconds_this_run": round(time.time() - started, 1),
-        "weights": compact.name, "weights_format": "float16 npz of the inference variables in build order"})
+        "weights": compact.name, "weights_format": COMPACT_FORMAT})
 
 
 def _keras_fit_resumable(model, x, y, epochs, batch_size, tag: str, out_dir: Path, seed: int, callbacks=(),
