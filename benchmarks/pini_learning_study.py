@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-# recipe -> (kind, overrides of the quick preset, extra settings)
+# recipe -> (kind, overrides of the quick preset, extra settings); an extra "preset" names another
+# base preset (its data and sizes), e.g. the cpu preset's 4000 faces of 200 identities at 96 px
 RECIPES = {
     # the quick preset as run by experiments/pini_01_tables.py: MSE averaged over pixels, lambda 10
     "quick_ae": ("ae", {}, {}),
@@ -41,7 +42,40 @@ RECIPES = {
     # the verifier: quick preset (32 training identities) and with 4x the identities (same faces per id)
     "siamese_quick": ("siamese", {}, {}),
     "siamese_128ids": ("siamese", {"n_train": 1280, "train_identities": 128}, {}),
+    # the verifier on the cpu preset's data (4000 faces of 200 identities, 96 px, 8 test identities):
+    # as the cpu preset had it (filters / 8, fc 32-16), and at filters / 4 and / 2
+    "siamese_cpu_w8": ("siamese", {}, {"preset": "cpu"}),
+    "siamese_cpu_w4": ("siamese", {"siamese_filters": (16, 32, 64, 64, 64), "siamese_fc": (64, 32)},
+                       {"preset": "cpu"}),
+    "siamese_cpu_w2": ("siamese", {"siamese_filters": (32, 64, 128, 128, 128), "siamese_fc": (128, 32)},
+                       {"preset": "cpu"}),
 }
+
+
+class _PairSide:
+    """One side of the training pairs as an array-like (``len`` and fancy indexing) that gathers the
+    faces on demand, so that 20,000 pairs of 96 px faces are never materialised (5.9 GB)."""
+
+    def __init__(self, faces, index):
+        self.faces, self.index = faces, np.asarray(index)
+
+    def __len__(self):
+        return len(self.index)
+
+    def __getitem__(self, idx):
+        return self.faces[self.index[idx]]
+
+
+def _auc(same, sim) -> float:
+    """Area under the ROC curve of ``sim`` for the labels ``same`` (rank statistic; threshold-free)."""
+    from scipy.stats import rankdata
+
+    same = np.asarray(same) == 1
+    n1, n0 = int(same.sum()), int((~same).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    r = rankdata(sim)
+    return float((r[same].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def _unit(u8):
@@ -68,10 +102,11 @@ def main(argv=None) -> int:
     from models.siamese import build_siamese
 
     out = Path(args.out) if args.out else results_dir() / "pini" / "learning_study.csv"
-    cache = work_dir("quick")
     for recipe in study.pending_recipes(args.recipes, out, args.force):
         kind, over, extra = RECIPES[recipe]
-        p = get_preset("pini", "quick", **over)
+        base = extra.get("preset", "quick")
+        cache = work_dir(base)
+        p = get_preset("pini", base, **over)
         s = p.input_size
         train = cached_synthetic("train", p.n_train, p.train_identities, args.seed, s, cache)
         test = cached_synthetic("test", p.n_test, p.test_identities, args.seed + 1, s, cache)
@@ -80,7 +115,7 @@ def main(argv=None) -> int:
             model = build_siamese(s, p.siamese_filters, p.siamese_fc)
             pairs = ver.train_pairs(train.identity, p.siamese_train_pairs, args.seed)
             xt = _unit(train.depth8)
-            x = [xt[pairs[:, 0]], xt[pairs[:, 1]]]
+            x = [_PairSide(xt, pairs[:, 0]), _PairSide(xt, pairs[:, 1])]
             y = pairs[:, 2].astype(np.float32)
             fixed_tr = ver.train_pairs(train.identity, 400, args.seed + 5)
             te_pairs = ver.make_pairs(test, p.test_pairs_per_cell, args.seed + 13)
@@ -91,7 +126,9 @@ def main(argv=None) -> int:
                 se = np.asarray(m([xe[te_pairs["a"].to_numpy()], xe[te_pairs["b"].to_numpy()]], training=False)).ravel()
                 return {"train_pair_accuracy": ver.accuracy(st, fixed_tr[:, 2]),
                         "test_pair_accuracy": ver.accuracy(se, te_pairs["same"].to_numpy()),
-                        "test_mean_similarity": float(se.mean())}
+                        "test_mean_similarity": float(se.mean()),
+                        "train_pair_auc": _auc(fixed_tr[:, 2], st),
+                        "test_pair_auc": _auc(te_pairs["same"].to_numpy(), se)}
             bs, params = 32, count_params(model)
         else:
             if kind == "ae":
@@ -117,13 +154,15 @@ def main(argv=None) -> int:
                                       label=recipe)
         study.append_rows(out, recipe, rows, {"kind": kind, "batch_size": bs, "trainable_params": params,
                                               "n_train": len(train), "train_identities": p.train_identities,
+                                              "preset": base, "input_size": s,
                                               "recon_reduction": extra.get("recon_reduction", "")})
         print(f"[{recipe}] {len(rows)} rows -> {out}")
     if out.is_file():
         study.plot_curves(out, out.with_suffix(".png"),
                           [("L1 (0..255): solid train, dashed test", ("train_l1", "test_l1")),
-                           ("verifier pair accuracy: solid train, dashed test", ("train_pair_accuracy", "test_pair_accuracy"))],
-                          "Pini et al. learning study (quick-preset data, 64 px)")
+                           ("verifier pair accuracy: solid train, dashed test", ("train_pair_accuracy", "test_pair_accuracy")),
+                           ("verifier pair AUC: solid train, dashed test", ("train_pair_auc", "test_pair_auc"))],
+                          "Pini et al. learning study (quick-preset data at 64 px; siamese_cpu_*: cpu-preset data at 96 px)")
     return 0
 
 

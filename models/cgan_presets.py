@@ -87,18 +87,21 @@ PINI_PRESETS = {
         siamese_epochs=6, siamese_train_pairs=2000, val_pairs_per_cell=30, test_pairs_per_cell=60,
         n_train=320, n_test=120, n_val=48, epochs=8, train_identities=32, test_identities=4),
     # cpu: the paper's 96x96 networks and losses (eq. 3 per-image norm) at filters / 8, sized for about an
-    # hour on 2 CPU cores (proposed, not run yet). Rates measured by benchmarks/pini_learning_study.py on
+    # hour on 2 CPU cores. Rates measured by benchmarks/pini_learning_study.py on
     # the shared 2-core machine at 64 px, filters / 8, batch 16: cGAN 4.5 steps per CPU second, AE 8.6,
     # Siamese (batch 32) 28; filters / 4 cost 2.8x more per step for no gain per CPU second. At 96 px
     # (2.25x the pixels): cGAN ~32 faces / CPU s -> 10 epochs of 4000 faces ~ 1250 CPU s, AE ~ 650,
-    # pix2pix (ngf 8, batch 16; not measured, ~2x the AE) ~ 1300, Siamese 3 x 20000 pairs ~ 150, data
-    # 4600 faces ~ 250: ~ 3600 CPU s. The study's test error is set by the data (32 identities x 10
-    # faces), hence 200 identities x 20 faces here.
+    # pix2pix (ngf 8, batch 16; not measured, ~2x the AE) ~ 1300, data 4600 faces ~ 250. The study's
+    # test error is set by the data (32 identities x 10 faces), hence 200 identities x 20 faces here.
+    # Siamese: on these data (study recipes siamese_cpu_w8/w4/w2, 300 CPU s each) filters / 8 runs 13
+    # steps (batch 32) per CPU s and was still rising at 300 CPU s (3955 steps: held-out pair accuracy
+    # 0.69, AUC 0.76); / 4 and / 2 learn no faster per step and are 1.6x / 5x slower per step. Hence
+    # filters / 8 for 5 epochs of 100,000 random training pairs (15,625 steps, ~1200 CPU s).
     "cpu": PiniPreset(
         "cpu", input_size=96, encoder_filters=scaled((128, 256, 512, 1024), 8),
         decoder_filters=scaled((512, 256, 128, 64), 8), batch_size=16, pix2pix_ngf=8, pix2pix_ndf=8,
         pix2pix_batch_size=16, siamese_filters=scaled((64, 128, 256, 256, 256), 8), siamese_fc=(32, 16),
-        siamese_epochs=3, siamese_train_pairs=20000, val_pairs_per_cell=50, test_pairs_per_cell=100,
+        siamese_epochs=5, siamese_train_pairs=100000, val_pairs_per_cell=50, test_pairs_per_cell=100,
         n_train=4000, n_test=400, n_val=200, epochs=10, train_identities=200, test_identities=8),
 }
 
