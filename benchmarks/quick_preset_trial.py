@@ -8,7 +8,7 @@ into its own folder, then scored on
   face-area RMSE (``experiments.metrics.face_rmse``), and where the squared error sits: face pixels
   that are input holes, face pixels the net declares background (output > 0.9), the rest (with the
   input's own error there, in mm);
-* the attack suite's flat / tilted / bent sheets (``experiments.attack_suite``): 99th-percentile
+* the attack suite's flat / tilted / bent sheets (``experiments.schlett.attack_suite``): 99th-percentile
   relief in front of the input, mm (bound 5 mm), and the median depth put into the sheets' input
   holes beside the true sheet depth there.
 
@@ -78,7 +78,7 @@ def hole_fill_mm(out, attack) -> tuple[float, float]:
 
 def score(label: str, weights, gt, deg, sheets) -> dict:
     """Face RMSE, sheet relief (and its parts), hole fill and error shares of one weight file."""
-    from experiments import attack_suite as A
+    from experiments.schlett import attack_suite as A
     from experiments import metrics
     from experiments.enhancers import get_enhancer
 
@@ -102,7 +102,7 @@ def _relief_text(sc: dict) -> str:
 def trajectory(name: str, label: str, preset, out) -> int:
     """Train ``label`` stage by stage (resumable training, stopped after each stage's epochs) and score
     the model as it stands after every stage."""
-    from experiments import attack_suite as A
+    from experiments.schlett import attack_suite as A
     from experiments import metrics
     from models import training as T
 
@@ -141,7 +141,7 @@ def main(argv=None) -> int:
         print(__doc__)
         return 2
     name, labels, changes = argv[0], argv[1].split(","), json.loads(argv[2])
-    from experiments import attack_suite as A
+    from experiments.schlett import attack_suite as A
     from experiments import metrics
     from models import training as T
     from models.enhancer_presets import get_preset

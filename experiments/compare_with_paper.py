@@ -36,7 +36,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from prnet_synth.atomic import atomic_write_csv, atomic_write_text, provenance
+from prnet_synth.atomic import atomic_write_csv, atomic_write_text, provenance, stamp_provenance
 from prnet_synth.paths import project_root, results_dir
 
 __all__ = ["read_csv", "paper_tables_dir", "read_paper_table", "compare_table4", "compare_table5",
@@ -356,9 +356,8 @@ def run(results: Optional[Path] = None, preset: str = "quick", seed: Optional[in
         s["comparability"] = _summary_comparability(sub["comparability"])
     summary = pd.DataFrame(summaries)
     prov = provenance(preset, seed, "results CSVs vs paper_tables")
-    for k in ("preset", "seed", "code_version"):
-        long[k] = prov[k]
-        summary[k] = prov[k]
+    stamp_provenance(long, prov, ("preset", "seed", "code_version"))
+    stamp_provenance(summary, prov, ("preset", "seed", "code_version"))
     atomic_write_csv(out_dir / "compare_with_paper.csv", long)
     atomic_write_csv(out_dir / "compare_summary.csv", summary)
     md = ["# Our tables beside the papers'", "",

@@ -28,7 +28,7 @@ from typing import Optional
 
 import pandas as pd
 
-from prnet_synth.atomic import atomic_write_csv, provenance
+from prnet_synth.atomic import atomic_write_csv, provenance, stamp_provenance
 from experiments.schlett.steps import UPSTREAM
 
 __all__ = ["STEPS", "DEPENDS", "main", "plan", "resolve_step"]
@@ -157,8 +157,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                         "returncode": rc, "status": status})
         frame = pd.DataFrame(records)
         prov = provenance(args.preset, args.seed, ";".join(args.data) or "embedded default")
-        for k in ("preset", "seed", "data", "code_version"):
-            frame[k] = prov[k]
+        stamp_provenance(frame, prov, ("preset", "seed", "data", "code_version"))
         if earlier is not None:
             frame = pd.concat([earlier, frame], ignore_index=True)
         atomic_write_csv(log_path, frame)

@@ -38,9 +38,10 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 __all__ = [
+    "stamp_provenance",
     "atomic_open",
     "clear_stale_temp_files",
     "atomic_write_bytes",
@@ -302,3 +303,18 @@ def provenance(preset: str, seed: int | None, data: str, **extra: Any) -> dict[s
     }
     rec.update(extra)
     return rec
+
+
+def stamp_provenance(frame, prov: dict[str, Any], columns: Optional[Sequence[str]] = None,
+                     keep_existing: bool = False):
+    """Write the provenance record ``prov`` (``provenance``'s dict) into a table: one column per key
+    of ``columns`` (default: every key of ``prov``), the same value on every row. With
+    ``keep_existing`` a column the table already has is left as it is (e.g. a per-row ``data``).
+    The one place result tables get their provenance columns; returns ``frame`` (changed in place)."""
+    for k in (tuple(prov) if columns is None else tuple(columns)):
+        if k not in prov:
+            raise KeyError(f"provenance record has no {k!r} (keys: {sorted(prov)})")
+        if keep_existing and k in frame.columns:
+            continue
+        frame[k] = prov[k]
+    return frame

@@ -1,6 +1,6 @@
 """Attack suite: the relief measure, the bound check, and the bound itself on the DL enhancers.
 
-The bound (experiments.attack_suite.RELIEF_BOUND_MM = 5 mm): on flat, tilted and bent plane inputs
+The bound (experiments.schlett.attack_suite.RELIEF_BOUND_MM = 5 mm): on flat, tilted and bent plane inputs
 (no face), a deep-learning enhancer's output must not stand out from the input's robustly fitted
 quadric surface by more than 5 mm towards the camera (99th percentile over the sheet area). A face's nose, brows and
 lips give about 10 mm or more under the same measure (checked below on a surface with a nose).
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import attack_suite as A
+from experiments.schlett import attack_suite as A
 from prnet_synth.conventions import HOLE, UNITS_PER_MM
 
 REPO = __import__("pathlib").Path(__file__).resolve().parent.parent

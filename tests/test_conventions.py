@@ -252,3 +252,28 @@ def test_code_version_dirty_for_code_not_for_results(tmp_path):
     assert code_version(tmp_path) == sha
     (tmp_path / "code.py").write_text("x = 2\n")
     assert code_version(tmp_path) == sha + "+dirty"
+
+
+def test_stamp_provenance_sets_named_columns_and_keeps_per_row_values_on_request(tmp_path):
+    """The one provenance stamper: every key (or the named ones) becomes a constant column; with
+    keep_existing a per-row column (a table whose rows come from different data) survives; a key the
+    record lacks is an error, not a silent None. write_table goes through it and adds its sidecar."""
+    import pandas as pd
+
+    from experiments.schlett.io import read_csv, write_table
+    from prnet_synth.atomic import stamp_provenance
+
+    prov = {"preset": "quick", "seed": 3, "data": "synthetic", "code_version": "abc123", "created_utc": "T"}
+    f = pd.DataFrame({"x": [1, 2], "data": ["a", "b"]})
+    out = stamp_provenance(f.copy(), prov)
+    assert list(out.columns) == ["x", "data", "preset", "seed", "code_version", "created_utc"]
+    assert out["data"].tolist() == ["synthetic", "synthetic"] and out["seed"].tolist() == [3, 3]
+    kept = stamp_provenance(f.copy(), prov, ("data", "preset"), keep_existing=True)
+    assert kept["data"].tolist() == ["a", "b"] and kept["preset"].tolist() == ["quick", "quick"]
+    assert "seed" not in kept.columns
+    with pytest.raises(KeyError, match="no 'commit'"):
+        stamp_provenance(f.copy(), prov, ("commit",))
+    write_table("t", f, prov, directory=tmp_path)
+    back = read_csv(tmp_path / "t.csv")
+    assert back["data"].tolist() == ["a", "b"] and back["code_version"].tolist() == ["abc123"] * 2
+    assert "created_utc" not in back.columns and (tmp_path / "t.json").is_file()

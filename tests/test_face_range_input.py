@@ -104,7 +104,7 @@ class _Spy:
 
 def test_attack_suite_and_realtime_pad_ask_for_the_fixed_format(monkeypatch):
     import experiments.enhancers as E
-    from experiments import attack_suite as A
+    from experiments.schlett import attack_suite as A
     from experiments.pad import realtime
 
     spy = _Spy()

@@ -149,3 +149,22 @@ def test_tflite_model_resizes_and_names_a_bad_file(identity_tflite, tmp_path):
     bad.write_bytes(b"\x00" * 64)
     with pytest.raises(ValueError, match="broken.tflite: not a usable TFLite model"):
         TFLiteModel(bad)
+
+
+def test_the_pad_program_enhancers_are_enhancers_of_the_one_interface(identity_model, identity_tflite):
+    """Issue 22: the real-time PAD's Keras and TFLite wrappers are ``experiments.enhancers.Enhancer``s:
+    the interface's checks (an HxWx1 frame is accepted, an RGB frame or float depth refused with the
+    enhancer named) and its hole-in, hole-out conversions, not copies of them."""
+    from experiments.enhancers import Enhancer
+
+    frame = np.full((16, 16), 4000, np.uint16)
+    frame[3, 4] = 65535
+    for enh in (rt.KerasModelEnhancer(identity_model, "identity"), rt.TFLiteEnhancer(identity_tflite)):
+        assert isinstance(enh, Enhancer)
+        out = enh.enhance(frame[..., None])
+        assert out.shape == (16, 16, 1) and out.dtype == np.uint16
+        assert out[3, 4, 0] == 65535 and abs(int(out[0, 0, 0]) - 4000) <= 1
+        with pytest.raises(ValueError, match="channel"):
+            enh.enhance(np.zeros((16, 16, 3), np.uint16))
+        with pytest.raises(ValueError, match=f"{enh.label}.*uint16"):
+            enh.enhance(frame.astype(np.float32))

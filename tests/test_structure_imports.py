@@ -85,3 +85,65 @@ def test_exclusion_still_judges_the_moved_crop_statistics():
     q = ex.crop_quality(z, 1000.0, crop.Box(0.0, 0.0, 10.0, 10.0), (424, 512))
     assert q["near_fraction"] == pytest.approx(0.2)
     assert ex.exclusion_reason(q).startswith("occlusion")
+
+
+def _unit(module: str) -> str:
+    """experiments.<sub>.x -> experiments.<sub> for a subpackage; a top-level module stays itself."""
+    return ".".join(module.split(".")[:2])
+
+
+def _experiments_unit_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for p in sorted((REPO / "experiments").rglob("*.py")):
+        rel = p.relative_to(REPO).with_suffix("")
+        module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        if module == "experiments":
+            continue
+        src = _unit(module)
+        for n in imported_modules(p.read_text(), module if rel.name != "__init__" else module + ".__init__"):
+            if n.startswith("experiments."):
+                dst = _unit(n)
+                if (REPO / Path(*dst.split("."))).is_dir() or (REPO / (str(Path(*dst.split("."))) + ".py")).is_file():
+                    if dst != src:
+                        graph.setdefault(src, set()).add(dst)
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]):
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(u):
+        state[u] = 1
+        stack.append(u)
+        for v in sorted(graph.get(u, ())):
+            if state.get(v) == 1:
+                return stack[stack.index(v):] + [v]
+            if v not in state:
+                c = visit(v)
+                if c:
+                    return c
+        state[u] = 2
+        stack.pop()
+        return None
+
+    for u in sorted(graph):
+        if u not in state:
+            c = visit(u)
+            if c:
+                return c
+    return None
+
+
+def test_the_cycle_finder_finds_a_planted_loop():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": {"c"}}) is None
+
+
+def test_no_import_loop_between_the_parts_of_experiments():
+    """Issue 22: the attack suite (a Schlett experiment) and experiments.schlett imported each other;
+    it lives in experiments.schlett now. No subpackage or top-level module of experiments imports,
+    directly or through others, one that imports it back (function-level imports included)."""
+    graph = _experiments_unit_graph()
+    assert "experiments.schlett" in graph and "experiments.enhancers" in graph["experiments.schlett"]
+    assert _cycle(graph) is None, f"import loop: {' -> '.join(_cycle(graph))}"

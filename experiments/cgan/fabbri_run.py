@@ -121,7 +121,7 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
         attributes_test: Optional[str] = None) -> dict:
     import keras
 
-    from prnet_synth.atomic import atomic_write_csv, atomic_write_json, provenance
+    from prnet_synth.atomic import atomic_write_csv, atomic_write_json, provenance, stamp_provenance
     from models import fabbri as fab
     from models.cgan_presets import get_preset
     from models.gan_common import from_unit
@@ -179,8 +179,7 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
         vals = pd.DataFrame([reconstruction_metrics(test.rgb[i], preds[key][i]) for i in range(len(test))])
         rows.append({"method": name, **vals.mean(numeric_only=True).to_dict()})
     t1 = pd.DataFrame(rows)
-    for k, v in prov.items():
-        t1[k] = v
+    stamp_provenance(t1, prov)
     t1["n"] = len(test)
     t1["note"] = ("RGB 0..255 over all channels, per-image values averaged; thresholds are fractions "
                   "(the paper prints values above 1 under these headings)")
@@ -238,16 +237,14 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
                    "landmark_l2": ref_probe["landmark_l2"], "landmark_l2_vs_original": 0.0}
         t34 = pd.concat([t34, pd.DataFrame([ref_row])], ignore_index=True)
     timings["dlib"] = round(time.time() - t0, 1)
-    for k, v in prov.items():
-        t34[k] = v
+    stamp_provenance(t34, prov)
     t34["n"] = len(test)
     t34["note"] = (f"dlib on faces upscaled to {preset.dlib_upscale} px; landmark L2 in pixels of the "
                    f"{s}x{s} input against the data set's landmarks; percentages for accuracies")
     atomic_write_csv(out / "table3_4_probes.csv", t34)
     if t2_rows:
         t2 = pd.DataFrame(t2_rows)
-        for k, v in prov.items():
-            t2[k] = v
+        stamp_provenance(t2, prov)
         atomic_write_csv(out / "table2_attributes.csv", t2)
 
     # ---- figure like 003 Fig. 3 (original, input depth, generated) plus the baselines

@@ -105,7 +105,7 @@ def pixel_table(gt: np.ndarray, preds: dict[str, np.ndarray], data_key: str) -> 
 
 def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root: Optional[str] = None,
         generate: Optional[Callable] = None, log_fn=print) -> dict:
-    from prnet_synth.atomic import atomic_write_csv, atomic_write_json, provenance
+    from prnet_synth.atomic import atomic_write_csv, atomic_write_json, provenance, stamp_provenance
     from models import pini as pini_models
     from models.cgan_presets import get_preset
     from models.gan_common import from_unit
@@ -166,9 +166,8 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
     t1["original_depth_verification"] = np.where(t1["metric"] == "face_verification_accuracy",
                                                  ver.accuracy(sim_orig, same), np.nan)
     t2 = ver.table2(test_pairs, sim_orig, ver.similarities(siam, preds["cgan"], test_pairs))
-    for k, v in prov.items():
-        t1[k] = v
-        t2[k] = v
+    stamp_provenance(t1, prov)
+    stamp_provenance(t2, prov)
     t1[f"{data_key}_cui"] = np.nan
     t1[f"{data_key}_cui_status"] = CUI_STATUS
     t1["n"] = len(test)

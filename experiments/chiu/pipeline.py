@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from prnet_synth.atomic import (atomic_save_keras_weights, atomic_write_bytes, atomic_write_csv, atomic_write_json,
-                                 provenance)
+                                 atomic_write_text, provenance, stamp_provenance)
 from prnet_synth.conventions import HOLE
 from prnet_synth.paths import results_dir, weights_dir, work_dir
 
@@ -106,7 +106,6 @@ def prepare_training_log(csv_path: Path, backup_dir: Path) -> int:
     run keeps only the rows of the epochs the backup holds (those the killed run logged after its
     last backup are run again and logged again). Rewritten atomically."""
     import json
-    import os
 
     meta = Path(backup_dir) / "training_metadata.json"
     start = 0
@@ -123,9 +122,7 @@ def prepare_training_log(csv_path: Path, backup_dir: Path) -> int:
     lines = csv_path.read_text().splitlines()
     kept = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].strip().isdigit()
                         and int(ln.split(",", 1)[0]) < start]
-    tmp = csv_path.with_name(csv_path.name + ".tmp")
-    tmp.write_text("\n".join(kept) + "\n")
-    os.replace(tmp, csv_path)
+    atomic_write_text(csv_path, "\n".join(kept) + "\n")
     return start
 
 
@@ -454,8 +451,7 @@ def depth_tables(preset, seed: int, out_dir: Optional[Path] = None, prnet_estima
         {"method": "DepthNet w mask", "bu3dfe": image_mse(gt, raw_mask), "data": data_label},
     ])
     for df in (t1, t5):
-        for k in ("preset", "seed", "code_version"):
-            df[k] = prov[k]
+        stamp_provenance(df, prov, ("preset", "seed", "code_version"))
     atomic_write_csv(out_dir / "table1_depth_mse.csv", t1)
     atomic_write_csv(out_dir / "table5_mask_ablation.csv", t5)
     _depth_figure(test, d_mask, d_nomask, out_dir / "figures" / "fig4_5_depth_estimates.png", preset.name)

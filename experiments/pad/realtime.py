@@ -38,6 +38,7 @@ from typing import Iterable, Iterator, Optional
 
 import numpy as np
 
+from experiments.enhancers import Enhancer
 from experiments.pad.geometric import PlausibilityBounds, geometric_pad, plausibility
 from experiments.preprocess import preprocess_frame
 
@@ -168,9 +169,37 @@ def cut_background(depth: np.ndarray, landmarks: np.ndarray, margin: float) -> t
     return out, cut
 
 
-class TFLiteEnhancer:
-    """An enhancer exported to TensorFlow Lite (float32 NxHxWx1 in [0, 1], holes 1.0), run by
-    ``models.export.TFLiteModel`` (resized to each new frame size)."""
+class _NetworkEnhancer(Enhancer):
+    """An ``experiments.enhancers.Enhancer`` around a network on float NxHxWx1 depth in [0, 1] (holes
+    1.0): the interface's input checks and shapes, the 8-bit-free conversions of
+    ``prnet_synth.conventions``, and for a network trained on face-range depth (``face_range``) each
+    frame stretched to its depth range and back. Subclasses implement ``_run(x)``."""
+
+    face_range: bool = False
+
+    def _run(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _enhance_batch(self, frames: np.ndarray) -> np.ndarray:
+        from prnet_synth.conventions import from_float, to_float
+
+        lo = hi = None
+        if self.face_range:
+            from degrade.groundtruth import face_range_scale
+
+            frames, lo, hi = face_range_scale(frames)
+        y = np.asarray(self._run(to_float(frames)[..., None]), np.float32).reshape(frames.shape)
+        out = from_float(y)
+        if lo is not None:
+            from degrade.groundtruth import face_range_unscale
+
+            out = face_range_unscale(out, lo, hi)
+        return out
+
+
+class TFLiteEnhancer(_NetworkEnhancer):
+    """An enhancer exported to TensorFlow Lite, run by ``models.export.TFLiteModel`` (resized to each
+    new frame size)."""
 
     kind = "tflite"
 
@@ -188,31 +217,17 @@ class TFLiteEnhancer:
         if len(shape) != 4 or shape[-1] != 1:
             raise ValueError(f"{self.path}: expected an input of shape [N, H, W, 1], got {shape}")
 
-    def enhance(self, depth: np.ndarray) -> np.ndarray:
-        from prnet_synth.conventions import check_depth, from_float, to_float
-
-        arr = check_depth(depth, f"{self.label} input")
-        frames = arr if arr.ndim == 3 else arr[None]
-        h, w = frames.shape[1:]
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        h, w = x.shape[1:3]
         if tuple(int(s) for s in self.model.input_shape) != (1, h, w, 1):
             self.model.resize_input(h, w)
-        if self.face_range:
-            from degrade.groundtruth import face_range_scale, face_range_unscale
-
-            frames, lo, hi = face_range_scale(frames)
-        y = self.model(to_float(frames)[..., None])         # frame by frame, float32 N x h x w x 1
-        out = from_float(y.reshape(frames.shape))
-        if self.face_range:
-            out = face_range_unscale(out, lo, hi)
-        return out if arr.ndim == 3 else out[0]
-
-    __call__ = enhance
+        return self.model(x)                                 # frame by frame, float32 N x h x w x 1
 
 
-class KerasModelEnhancer:
-    """A Keras enhancer model (float NxHxWx1 in [0, 1], holes 1.0) run through one traced tf.function
-    with batch-norm folded (``models.inference.compile_for_inference``), the fast way on this CPU
-    (``environment.md``: eager calls and ``predict`` are slower)."""
+class KerasModelEnhancer(_NetworkEnhancer):
+    """A Keras enhancer model run through one traced tf.function with batch-norm folded
+    (``models.inference.compile_for_inference``), the fast way on this CPU (``environment.md``: eager
+    calls and ``predict`` are slower)."""
 
     kind = "keras"
 
@@ -224,22 +239,8 @@ class KerasModelEnhancer:
         self.face_range = bool(face_range)   # stretch each frame to its depth range and back (enhancers.py)
         self._fn = compile_for_inference(model)
 
-    def enhance(self, depth: np.ndarray) -> np.ndarray:
-        from prnet_synth.conventions import check_depth, from_float, to_float
-
-        arr = check_depth(depth, f"{self.label} input")
-        frames = arr if arr.ndim == 3 else arr[None]
-        if self.face_range:
-            from degrade.groundtruth import face_range_scale, face_range_unscale
-
-            frames, lo, hi = face_range_scale(frames)
-        y = np.asarray(self._fn(to_float(frames)[..., None]), np.float32).reshape(frames.shape)
-        out = from_float(y)
-        if self.face_range:
-            out = face_range_unscale(out, lo, hi)
-        return out if arr.ndim == 3 else out[0]
-
-    __call__ = enhance
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self._fn(x), np.float32)
 
 
 def make_enhancer(label: str = "DL-Delta-1", tflite: Optional[str] = None, weights: Optional[str] = None,

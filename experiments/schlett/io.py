@@ -17,7 +17,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from prnet_synth.atomic import atomic_open, atomic_write_csv, atomic_write_json
+from prnet_synth.atomic import atomic_open, atomic_write_csv, atomic_write_json, stamp_provenance
 from prnet_synth.paths import results_dir, work_dir
 
 __all__ = ["out_dir", "figures_dir", "cache_dir", "write_table", "read_table", "read_csv",
@@ -54,10 +54,7 @@ def write_table(name: str, frame: pd.DataFrame, prov: dict, directory: Optional[
     """Write ``<name>.csv`` (provenance columns appended; an existing ``data`` column is kept)
     and ``<name>.json`` (the provenance record and the column list)."""
     d = Path(directory) if directory is not None else out_dir()
-    f = frame.copy()
-    for col in PROV_COLUMNS:
-        if col not in f.columns:
-            f[col] = prov.get(col)
+    f = stamp_provenance(frame.copy(), prov, PROV_COLUMNS, keep_existing=True)
     path = atomic_write_csv(d / f"{name}.csv", f)
     atomic_write_json(d / f"{name}.json", {"provenance": prov, "columns": list(f.columns), "rows": len(f)})
     return path

@@ -628,7 +628,7 @@ def step09_compare(args) -> list[Path]:
 
 
 def step10_attacks(args) -> list[Path]:
-    from experiments import attack_suite
+    from . import attack_suite
 
     outs = [out_dir() / "attack_suite.csv", figures_dir() / "attack_suite.png"]
     if is_done("10", args, outs):

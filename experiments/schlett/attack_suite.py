@@ -54,7 +54,7 @@ import pandas as pd
 from prnet_synth.atomic import provenance
 from prnet_synth.conventions import HOLE, MM_PER_UNIT, UNITS_PER_MM
 
-from .enhancers import HANDCRAFTED_LABELS
+from experiments.enhancers import HANDCRAFTED_LABELS
 
 __all__ = ["PLANE_KINDS", "FACE_KINDS", "ATTACK_KINDS", "RELIEF_BOUND_MM", "REFERENCE_LABELS", "SHEET", "relief_mm", "relief_parts",
            "near_holes",
@@ -216,7 +216,7 @@ def make_attacks(seed: int, repeats: int = 1) -> list[dict]:
 def _face(seed: int, occluder: str) -> dict:
     from prnet_synth import procedural
 
-    from experiments.schlett.evalsets import FRONTAL_POSE
+    from .evalsets import FRONTAL_POSE
 
     return procedural.generate(1, seed, occluder=occluder, expression="neutral", **FRONTAL_POSE)[0]
 
@@ -277,9 +277,9 @@ def run(preset: str = "quick", seed: int = 0, labels: Optional[Sequence[str]] = 
     """The whole suite: CSVs ``attack_suite.csv`` (every input), ``attack_suite_summary.csv`` (mean
     per kind and enhancer, with the bound check) and the figure ``figures/attack_suite.png``."""
     from experiments.enhancers import DL_LABELS
-    from experiments.schlett import figures
-    from experiments.schlett.config import get_preset
-    from experiments.schlett.io import figures_dir, write_table
+    from . import figures
+    from .config import get_preset
+    from .io import figures_dir, write_table
 
     P = get_preset(preset)
     labels = list(labels) if labels is not None else list(REFERENCE_LABELS) + list(DL_LABELS)
