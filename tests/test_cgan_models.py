@@ -242,3 +242,36 @@ def test_train_or_load_records_provenance_and_reuses_despite_it(results_tmp):
     assert len(builds) == 1                        # reused, not retrained
     train_or_load("p", build, x, x, settings={"data": "other"}, **kw)
     assert len(builds) == 2                        # another setting: retrained
+
+
+def test_train_siamese_records_provenance_and_reuses_despite_it(results_tmp):
+    """The shipped verifier's record says who trained it (code version, pairs seen); the record is no
+    reason to retrain (a file written before it existed is reused too), a changed setting is."""
+    import json
+
+    from experiments.cgan.train import work_dir
+    from experiments.cgan.verification import train_siamese
+    from models.cgan_presets import get_preset
+    from prnet_synth.atomic import code_version
+
+    rng = np.random.default_rng(2)
+    depth = rng.integers(0, 256, (8, 64, 64), dtype=np.uint8)
+    ids = np.repeat(np.array(["a", "b", "c", "d"]), 2)
+    import dataclasses
+
+    p = dataclasses.replace(get_preset("pini", "quick"), name="tiny", siamese_filters=(2, 2, 2, 2, 2),
+                            siamese_fc=(4, 2), siamese_epochs=2, siamese_train_pairs=8)
+    kw = dict(preset=p, seed=0, label="v", log=lambda m: None)
+    train_siamese(depth, ids, settings={"data": "toy"}, **kw)
+    meta_path = work_dir("tiny") / "v.json"
+    meta = json.loads(meta_path.read_text())
+    prov = meta["provenance"]
+    assert prov["code_version"] == code_version() and prov["preset"] == "tiny" and prov["data"] == "toy"
+    assert prov["pairs_seen"] == 2 * 8 and prov["seconds_this_run"] >= 0
+    before = (work_dir("tiny") / "v.keras").stat().st_mtime_ns
+    meta.pop("provenance")
+    meta_path.write_text(json.dumps(meta))          # as an earlier version wrote it
+    train_siamese(depth, ids, settings={"data": "toy"}, **kw)
+    assert (work_dir("tiny") / "v.keras").stat().st_mtime_ns == before      # reused
+    train_siamese(depth, ids, settings={"data": "other"}, **kw)
+    assert (work_dir("tiny") / "v.keras").stat().st_mtime_ns != before      # retrained

@@ -139,9 +139,22 @@ def train_siamese(depth_train: np.ndarray, ident_train: np.ndarray, *, preset, s
     meta = json.loads(json.dumps({"label": label, "seed": seed, "epochs": preset.siamese_epochs,
                                   "pairs": preset.siamese_train_pairs, "n_train": int(len(depth_train)),
                                   **settings}, default=str))
-    if path.is_file() and meta_path.is_file() and json.loads(meta_path.read_text()) == meta:
-        log(f"[{label}] trained verifier found, reusing {path.name}")
-        return keras.saving.load_model(str(path), compile=False)
+    if path.is_file() and meta_path.is_file():
+        try:
+            stored = json.loads(meta_path.read_text())
+            stored.pop("provenance", None)      # who trained it, when: not a reason to retrain
+            if stored == meta:
+                log(f"[{label}] trained verifier found, reusing {path.name}")
+                return keras.saving.load_model(str(path), compile=False)
+        except (ValueError, OSError, AttributeError):
+            pass
+    import datetime as _dt
+    import time
+
+    from prnet_synth.atomic import provenance
+
+    started = time.time()
+    prov = provenance(preset.name, seed, str(settings.get("data", "n/a")))   # code version at the start
     size = depth_train.shape[1]
     keras.utils.set_random_seed(seed)            # the initial weights follow the seed
     model = build_siamese(size, preset.siamese_filters, preset.siamese_fc)
@@ -156,7 +169,10 @@ def train_siamese(depth_train: np.ndarray, ident_train: np.ndarray, *, preset, s
     fit_resumable(model, data, None, epochs=preset.siamese_epochs, batch_size=None,
                   backup_dir=wd / "backup" / label, label=label, validation_data=vd, seed=seed, log=log)
     atomic_save_keras_model(model, path)
-    atomic_write_json(meta_path, meta)
+    prov.update(pairs_seen=int(preset.siamese_epochs) * int(len(pairs)),
+                seconds_this_run=round(time.time() - started, 1),   # a resumed run counts only its own part
+                finished_utc=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    atomic_write_json(meta_path, {**meta, "provenance": prov})
     return model
 
 
