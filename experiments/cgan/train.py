@@ -89,6 +89,20 @@ def load_generator(path) -> "keras.Model":  # noqa: F821
     return keras.saving.load_model(str(path), compile=False)
 
 
+def stored_model_matches(path: Path, meta_path: Path, meta: dict) -> bool:
+    """Whether the model file ``path`` exists and its record ``meta_path`` holds the settings ``meta``
+    (the record's ``provenance``, who trained it and when, is no reason to retrain); an unreadable
+    record counts as no match."""
+    if not (Path(path).is_file() and Path(meta_path).is_file()):
+        return False
+    try:
+        stored = json.loads(Path(meta_path).read_text())
+        stored.pop("provenance", None)
+        return stored == meta
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
 def train_or_load(label: str, build: Callable[[], "keras.Model"], x: np.ndarray, y: np.ndarray, *,  # noqa: F821
                   epochs: int, batch_size: int, preset: str, seed: int, settings: dict,
                   log: Callable[[str], None] = print, adversarial: Optional[bool] = None):
@@ -106,15 +120,9 @@ def train_or_load(label: str, build: Callable[[], "keras.Model"], x: np.ndarray,
     meta = {"label": label, "preset": preset, "seed": seed, "epochs": epochs, "batch_size": batch_size,
             "n_train": int(len(x)), **settings}
     meta = json.loads(json.dumps(meta, default=str))      # the form it takes on disk
-    if path.is_file() and meta_path.is_file():
-        try:
-            stored = json.loads(meta_path.read_text())
-            stored.pop("provenance", None)    # who trained it, when: not a reason to retrain
-            if stored == meta:
-                log(f"[{label}] trained model found, reusing {path.name}")
-                return load_generator(path)
-        except (ValueError, OSError, AttributeError):
-            pass
+    if stored_model_matches(path, meta_path, meta):
+        log(f"[{label}] trained model found, reusing {path.name}")
+        return load_generator(path)
     import keras
 
     from prnet_synth.atomic import provenance

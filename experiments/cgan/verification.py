@@ -131,7 +131,7 @@ def train_siamese(depth_train: np.ndarray, ident_train: np.ndarray, *, preset, s
     from models.gan_common import fit_resumable
     from models.siamese import build_siamese
 
-    from .train import UnitBatches, work_dir
+    from .train import UnitBatches, stored_model_matches, work_dir
 
     wd = work_dir(preset.name)
     wd.mkdir(parents=True, exist_ok=True)
@@ -139,15 +139,9 @@ def train_siamese(depth_train: np.ndarray, ident_train: np.ndarray, *, preset, s
     meta = json.loads(json.dumps({"label": label, "seed": seed, "epochs": preset.siamese_epochs,
                                   "pairs": preset.siamese_train_pairs, "n_train": int(len(depth_train)),
                                   **settings}, default=str))
-    if path.is_file() and meta_path.is_file():
-        try:
-            stored = json.loads(meta_path.read_text())
-            stored.pop("provenance", None)      # who trained it, when: not a reason to retrain
-            if stored == meta:
-                log(f"[{label}] trained verifier found, reusing {path.name}")
-                return keras.saving.load_model(str(path), compile=False)
-        except (ValueError, OSError, AttributeError):
-            pass
+    if stored_model_matches(path, meta_path, meta):
+        log(f"[{label}] trained verifier found, reusing {path.name}")
+        return keras.saving.load_model(str(path), compile=False)
     import datetime as _dt
     import time
 
