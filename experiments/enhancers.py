@@ -47,7 +47,7 @@ from models.unet import ENHANCER_LABELS as UNET_LABELS     # imports no TensorFl
 
 from .realsense_filters import TABLE_II, FilterSpec, apply_filter, resolve_backend
 
-__all__ = ["LABELS", "HANDCRAFTED_LABELS", "DL_LABELS", "UNET_LABELS", "Enhancer", "NoneEnhancer",
+__all__ = ["LABELS", "HANDCRAFTED_LABELS", "DL_LABELS", "UNET_LABELS", "Enhancer", "NoneEnhancer", "on_face_range",
            "RealSenseEnhancer", "KerasEnhancer", "EnhancerUnavailableError", "get_enhancer",
            "upscale_bilinear_valid", "DL_BATCH_SIZE", "INPUT_FORMATS"]
 
@@ -95,6 +95,18 @@ def _without_channel_axis(arr: np.ndarray, what: str) -> np.ndarray:
         raise ValueError(f"{what}: depth images have one channel, got {channels} channels ({layout} with shape "
                          f"{arr.shape}); pass HxW, NxHxW, HxWx1 or NxHxWx1")
     return arr[..., 0]
+
+
+def on_face_range(frames: np.ndarray, rescale: bool, run) -> np.ndarray:
+    """``run(frames)`` (uint16 NxHxW -> uint16 NxHxW); with ``rescale`` each frame is first stretched
+    to its own depth range (``degrade.face_range_scale``) and the output put back
+    (``face_range_unscale``): how a network trained on face-range depth is given fixed-format frames."""
+    if not rescale:
+        return run(frames)
+    from degrade.groundtruth import face_range_scale, face_range_unscale
+
+    scaled, lo, hi = face_range_scale(frames)
+    return face_range_unscale(run(scaled), lo, hi)
 
 
 class Enhancer:
@@ -358,11 +370,9 @@ class KerasEnhancer(Enhancer):
             from models.inference import compile_for_inference
 
             self._infer = compile_for_inference(model)
-        lo = hi = None
-        if self.rescales:
-            from degrade.groundtruth import face_range_scale
+        return on_face_range(frames, self.rescales, self._run_network)
 
-            frames, lo, hi = face_range_scale(frames)
+    def _run_network(self, frames):
         out = np.empty(frames.shape, np.uint16)
         for start in range(0, len(frames), self.batch_size):
             chunk = to_float(frames[start:start + self.batch_size])[..., None]
@@ -370,10 +380,6 @@ class KerasEnhancer(Enhancer):
             if y.shape[:3] != chunk.shape[:3]:
                 raise RuntimeError(f"{self.label}: model returned shape {y.shape} for input {chunk.shape}")
             out[start:start + len(chunk)] = from_float(y.reshape(chunk.shape[:3]))
-        if lo is not None:
-            from degrade.groundtruth import face_range_unscale
-
-            out = face_range_unscale(out, lo, hi)
         return out
 
 

@@ -38,7 +38,7 @@ from typing import Iterable, Iterator, Optional
 
 import numpy as np
 
-from experiments.enhancers import Enhancer
+from experiments.enhancers import Enhancer, on_face_range
 from experiments.pad.geometric import PlausibilityBounds, geometric_pad, plausibility
 from experiments.preprocess import preprocess_frame
 
@@ -183,18 +183,10 @@ class _NetworkEnhancer(Enhancer):
     def _enhance_batch(self, frames: np.ndarray) -> np.ndarray:
         from prnet_synth.conventions import from_float, to_float
 
-        lo = hi = None
-        if self.face_range:
-            from degrade.groundtruth import face_range_scale
+        def run(f):
+            return from_float(np.asarray(self._run(to_float(f)[..., None]), np.float32).reshape(f.shape))
 
-            frames, lo, hi = face_range_scale(frames)
-        y = np.asarray(self._run(to_float(frames)[..., None]), np.float32).reshape(frames.shape)
-        out = from_float(y)
-        if lo is not None:
-            from degrade.groundtruth import face_range_unscale
-
-            out = face_range_unscale(out, lo, hi)
-        return out
+        return on_face_range(frames, self.face_range, run)
 
 
 class TFLiteEnhancer(_NetworkEnhancer):
