@@ -88,7 +88,7 @@ def main(argv=None) -> int:
         rows = study.train_for_budget(model, x, y, batch_size=p.batch_size, budget_cpu_s=args.budget,
                                       eval_every_cpu_s=args.eval_every, evaluate=evaluate, seed=args.seed,
                                       label=recipe)
-        study.append_rows(out, recipe, rows, {"kind": kind, "batch_size": p.batch_size, "lr": p.lr,
+        study.append_rows(out, recipe, rows, {"kind": kind, "seed": args.seed, "batch_size": p.batch_size, "lr": p.lr,
                                               "trainable_params": count_params(study.generator_of(model)),
                                               "n_train": len(train)})
         print(f"[{recipe}] {len(rows)} rows -> {out}")

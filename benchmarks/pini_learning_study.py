@@ -49,6 +49,14 @@ RECIPES = {
                        {"preset": "cpu"}),
     "siamese_cpu_w2": ("siamese", {"siamese_filters": (32, 64, 128, 128, 128), "siamese_fc": (128, 32)},
                        {"preset": "cpu"}),
+    # lambda (eq. 5; 001 states none, 10 decided) on the cpu preset's data: the cpu run's log had
+    # lambda x eq. 3 at 2,700-17,000 against an adversarial term of 5-10 and D(fake) < 0.05 in 9 of 10
+    # epochs, i.e. a generator trained by eq. 3 alone. The AE beside them as the reference.
+    "ae_cpu": ("ae", {}, {"preset": "cpu"}),
+    "cgan_cpu_lambda10": ("cgan", {"recon_weight": 10.0}, {"preset": "cpu", "recon_reduction": "image_sum"}),
+    "cgan_cpu_lambda1": ("cgan", {"recon_weight": 1.0}, {"preset": "cpu", "recon_reduction": "image_sum"}),
+    "cgan_cpu_lambda0.1": ("cgan", {"recon_weight": 0.1}, {"preset": "cpu", "recon_reduction": "image_sum"}),
+    "cgan_cpu_lambda0.01": ("cgan", {"recon_weight": 0.01}, {"preset": "cpu", "recon_reduction": "image_sum"}),
 }
 
 
@@ -152,9 +160,10 @@ def main(argv=None) -> int:
         rows = study.train_for_budget(model, x, y, batch_size=bs, budget_cpu_s=args.budget,
                                       eval_every_cpu_s=args.eval_every, evaluate=evaluate, seed=args.seed,
                                       label=recipe)
-        study.append_rows(out, recipe, rows, {"kind": kind, "batch_size": bs, "trainable_params": params,
+        study.append_rows(out, recipe, rows, {"kind": kind, "seed": args.seed, "batch_size": bs, "trainable_params": params,
                                               "n_train": len(train), "train_identities": p.train_identities,
                                               "preset": base, "input_size": s,
+                                              "recon_weight": p.recon_weight if kind == "cgan" else "",
                                               "recon_reduction": extra.get("recon_reduction", "")})
         print(f"[{recipe}] {len(rows)} rows -> {out}")
     if out.is_file():
@@ -162,7 +171,7 @@ def main(argv=None) -> int:
                           [("L1 (0..255): solid train, dashed test", ("train_l1", "test_l1")),
                            ("verifier pair accuracy: solid train, dashed test", ("train_pair_accuracy", "test_pair_accuracy")),
                            ("verifier pair AUC: solid train, dashed test", ("train_pair_auc", "test_pair_auc"))],
-                          "Pini et al. learning study (quick-preset data at 64 px; siamese_cpu_*: cpu-preset data at 96 px)")
+                          "Pini et al. learning study (quick-preset data at 64 px; *_cpu*: cpu-preset data at 96 px)")
     return 0
 
 

@@ -187,6 +187,9 @@ def test_study_pixel_l1_and_rows(tmp_path):
     study.append_rows(out, "a", rows[:1], {"note": "rerun"})
     df = pd.read_csv(out)
     assert sorted(df["recipe"]) == ["a", "b"] and study.done_recipes(out) == {"a", "b"}
+    from prnet_synth.atomic import code_version
+
+    assert set(df["code_version"]) == {code_version()} and df.loc[df["recipe"] == "a", "note"].tolist() == ["rerun"]
     said = []
     assert study.pending_recipes(["a", "c", "b", "d"], out, force=False, say=said.append) == ["c", "d"]
     assert len(said) == 2 and "[a]" in said[0] and "s.csv" in said[0]

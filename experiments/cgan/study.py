@@ -125,11 +125,13 @@ def done_recipes(path) -> set[str]:
 
 
 def append_rows(path, recipe: str, rows: list[dict], extra: Optional[dict] = None) -> pd.DataFrame:
-    """Replace ``recipe``'s rows in the CSV at ``path`` by ``rows`` (atomic write)."""
-    from prnet_synth.atomic import atomic_write_csv
+    """Replace ``recipe``'s rows in the CSV at ``path`` by ``rows`` (atomic write). The new rows carry
+    the code version that made them (``code_version``; other recipes' rows keep theirs)."""
+    from prnet_synth.atomic import atomic_write_csv, code_version
 
     path = Path(path)
     new = pd.DataFrame([{"recipe": recipe, **(extra or {}), **r} for r in rows])
+    new["code_version"] = code_version()
     if path.is_file():
         old = pd.read_csv(path)
         new = pd.concat([old[old["recipe"].astype(str) != recipe], new], ignore_index=True)
