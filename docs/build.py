@@ -1,7 +1,8 @@
 """Build README.md and REPRODUCTION_NOTES.md from their fragments (one source for the prose).
 
 ``docs/readme/*.md`` and ``docs/notes/*.md``, in file-name order (``00_header.md`` first), joined by
-one blank line. ``python docs/build.py`` (``make docs``) writes both documents; ``--check`` writes
+one blank line; a line ``<!-- experiments.catalog -->`` becomes the experiment table of
+``experiments/catalog.py``. ``python docs/build.py`` (``make docs``) writes both documents; ``--check`` writes
 nothing and exits 1 naming the documents that differ from their build (the test suite runs it).
 Edit the fragments, never the built documents.
 """
@@ -14,11 +15,32 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = {"README.md": "docs/readme", "REPRODUCTION_NOTES.md": "docs/notes"}
 
 
+# a fragment line that is exactly this marker becomes the experiment table of experiments/catalog.py
+CATALOG_MARKER = "<!-- experiments.catalog -->"
+
+
+def _catalog_table() -> str:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_experiments_catalog", ROOT / "experiments" / "catalog.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod          # dataclasses look their module up while the class is built
+    spec.loader.exec_module(mod)
+    return mod.markdown_table()
+
+
+def _render(text: str) -> str:
+    if CATALOG_MARKER not in text:
+        return text
+    table = _catalog_table()
+    return "\n".join(table if line.strip() == CATALOG_MARKER else line for line in text.split("\n"))
+
+
 def build(folder: Path) -> str:
     parts = sorted(folder.glob("*.md"))
     if not parts:
         raise FileNotFoundError(f"{folder}: no .md fragments")
-    return "\n\n".join(p.read_text(encoding="utf-8").strip("\n") for p in parts) + "\n"
+    return "\n\n".join(_render(p.read_text(encoding="utf-8")).strip("\n") for p in parts) + "\n"
 
 
 def main(argv=None) -> int:
