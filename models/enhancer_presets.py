@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from .labels import base_label
+
 __all__ = ["EnhancerPreset", "PRESETS", "get_preset", "width_for"]
 
 
@@ -144,8 +146,6 @@ PRESETS = {
 
 def width_for(preset: EnhancerPreset, label: str) -> float:
     """The width multiplier of ``label`` ("DL-Delta-3" counts as "DL-Delta") under ``preset``."""
-    from .unet import base_label
-
     return dict(preset.width_overrides).get(base_label(label), preset.width_multiplier)
 
 

@@ -14,8 +14,9 @@ network for float NxHxWx1 batches, so TensorFlow runs one optimised graph (convo
 fused) instead of the layer-by-layer eager calls. The DL enhancers (``experiments.enhancers``), the
 U-Net benchmark and the real-time PAD use it.
 
-``layout_of(model)`` reads the ``UNetLayout`` back from a model that ``models.unet.build_unet`` made
-(the layer names and kernel shapes), e.g. a loaded weight file of the quick preset's narrowed nets.
+``layout_of(model)`` (defined in ``models.unet``, re-exported here) reads the ``UNetLayout`` back from
+a model that ``models.unet.build_unet`` made (the layer names and kernel shapes), e.g. a loaded weight
+file of the quick preset's narrowed nets.
 
 Image sizes: a U-Net takes heights and widths that are multiples of ``size_multiple_of(model)``
 (2 ** pooling steps: 128 for DL-Beta/Gamma/Delta, 32 for DL-Alpha). The callable of
@@ -28,53 +29,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
-if TYPE_CHECKING:                       # imported lazily at run time (see layout_of)
-    from .unet import UNetLayout
+from .unet import _layer, any_size_copy, build_unet, layout_of, to_float16_model, to_float32_model
 
 __all__ = ["layout_of", "fold_batchnorm", "compile_for_inference", "size_multiple_of", "HOLE_FLOAT",
            "to_float16_model", "to_float32_model", "any_size_copy"]
 
 #: a hole in the network convention (uint16 65535 / 65535)
 HOLE_FLOAT = 1.0
-
-
-def _layer(model, name):
-    try:
-        return model.get_layer(name)
-    except ValueError:
-        return None
-
-
-def layout_of(model) -> UNetLayout:
-    """The ``UNetLayout`` of a model built by ``models.unet.build_unet`` (ValueError for any other)."""
-    import keras
-
-    def count(tag):
-        n = 0
-        while _layer(model, f"{tag}_conv{n}") is not None:
-            n += 1
-        return n
-
-    widths = []
-    while _layer(model, f"enc{len(widths)}_conv0") is not None:
-        widths.append(int(model.get_layer(f"enc{len(widths)}_conv0").filters))
-    if not widths or _layer(model, "bottleneck_conv0") is None or _layer(model, "head") is None:
-        raise ValueError(f"{model.name}: not a U-Net of models.unet.build_unet (no enc0_conv0 / bottleneck / head layer)")
-    from .unet import UNetLayout
-
-    up = model.get_layer("dec0_up")
-    transpose = isinstance(up, keras.layers.Conv2DTranspose)
-    return UNetLayout(
-        widths=tuple(widths), bottleneck=int(model.get_layer("bottleneck_conv0").filters),
-        kernel=int(model.get_layer("enc0_conv0").kernel_size[0]), enc_convs=count("enc0"),
-        dec_convs=count("dec0"), bottleneck_convs=count("bottleneck"),
-        upsampling="transpose" if transpose else "nearest",
-        up_kernel=int(up.kernel_size[0]) if transpose else UNetLayout.up_kernel,
-        batchnorm=_layer(model, "enc0_bn0") is not None)
 
 
 def _bn_of(name: str) -> str:
@@ -90,8 +55,6 @@ def fold_batchnorm(model):
     layout = layout_of(model)
     if not layout.batchnorm:
         return model
-    from .unet import build_unet
-
     size = model.input_shape[1]
     folded = build_unet(dataclasses.replace(layout, batchnorm=False), size, name=f"{model.name}_folded")
     for layer in folded.layers:
@@ -168,40 +131,3 @@ def compile_for_inference(model) -> Callable:
     call.model = net
     call.size_multiple = multiple
     return call
-
-
-# ----------------------------------------------------------------------------- compact storage
-def _rebuilt(model, policy: str):
-    """The same U-Net (``layout_of``) built under the dtype policy ``policy``, weights cast into it."""
-    import keras
-
-    from .unet import build_unet
-
-    prev = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        twin = build_unet(layout_of(model), input_size=None, name=model.name)
-    finally:
-        keras.config.set_dtype_policy(prev)
-    twin.set_weights([np.asarray(w).astype(v.dtype) for w, v in zip(model.get_weights(), twin.weights)])
-    return twin
-
-
-def any_size_copy(model):
-    """A float32 copy of a U-Net (same weights) whose input takes any multiple of its size multiple, e.g.
-    to run a model trained on fixed-size crops on whole images."""
-    return _rebuilt(model, "float32")
-
-
-def to_float16_model(model):
-    """A copy of a build_unet model whose variables are float16 (half the bytes on disk; the 1x1 output
-    head stays float32). Load it back with ``to_float32_model``."""
-    return _rebuilt(model, "float16")
-
-
-def to_float32_model(model):
-    """A float32 copy of a U-Net stored with float16 variables (``to_float16_model``); a float32 model
-    is returned unchanged."""
-    if all(np.dtype(w.dtype) != np.float16 for w in model.weights):
-        return model
-    return _rebuilt(model, "float32")

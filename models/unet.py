@@ -17,7 +17,9 @@ those counts (shared/docs/unet_architectures.md and docs/notes/50_unets.md):
 
 Public API: ``TABLE_III``, ``LAYOUTS``, ``UNetLayout``, ``base_label``, ``build_enhancer_network``,
 ``load_enhancer_model``, ``trainable_count``, ``conv_flops``, ``size_multiple``, ``preset_names``,
-``check_preset_name``, ``check_model_label``, ``label_of_model_name``.
+``check_preset_name``, ``check_model_label``, ``label_of_model_name``; ``layout_of`` (a built U-Net's
+layout read back) and ``to_float16_model`` / ``to_float32_model`` / ``any_size_copy`` (the same network
+rebuilt under another dtype or input size). The labels live in ``models.labels``.
 Inputs and outputs are float in [0, 1] with holes at 1.0 (``prnet_synth.conventions.to_float``).
 """
 from __future__ import annotations
@@ -29,11 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
+# This module imports no TensorFlow at import time, so that importing the enhancer registry stays light.
+from .enhancer_presets import PRESETS
+from .labels import BASE_LABELS, ENHANCER_LABELS, base_label
+
 __all__ = [
     "TABLE_III", "LAYOUTS", "UNetLayout", "ENHANCER_LABELS", "base_label", "build_enhancer_network",
     "build_unet", "load_enhancer_model", "trainable_count", "conv_flops", "size_multiple", "scaled_layout",
     "preset_names", "check_preset_name", "check_model_label", "label_of_model_name",
-    "trained_depth_format",
+    "trained_depth_format", "layout_of", "any_size_copy", "to_float16_model", "to_float32_model",
 ]
 
 #: Trainable parameter counts, Table III of the paper.
@@ -44,10 +52,6 @@ TABLE_III = {
     "DL-Delta": 4_175_713,
 }
 
-#: The seven trained enhancers of IV-C; the one statement of them (``experiments.enhancers.UNET_LABELS``
-#: is this tuple). This module imports no TensorFlow at import time, so that importing the enhancer
-#: registry stays light.
-ENHANCER_LABELS = ("DL-Alpha", "DL-Beta", "DL-Gamma", "DL-Delta-1", "DL-Delta-2", "DL-Delta-3", "DL-Delta-4")
 
 
 @dataclass(frozen=True)
@@ -108,16 +112,6 @@ LAYOUTS = {
     "DL-Gamma": UNetLayout(widths=_N16, bottleneck=256, kernel=5),
     "DL-Delta": UNetLayout(widths=_N16, bottleneck=256, kernel=3),
 }
-
-
-def base_label(label: str) -> str:
-    """'DL-Delta-3' -> 'DL-Delta'; the four base labels map to themselves; others raise ValueError."""
-    if label in LAYOUTS:
-        return label
-    if label.startswith("DL-Delta-") and label[len("DL-Delta-"):] in ("1", "2", "3", "4"):
-        return "DL-Delta"
-    raise ValueError(f"unknown U-Net enhancer label {label!r}; expected one of {sorted(LAYOUTS)} "
-                     f"or DL-Delta-1..DL-Delta-4")
 
 
 def scaled_layout(label: str, width_multiplier: float = 1.0, min_width: int = 1) -> UNetLayout:
@@ -202,8 +196,6 @@ def build_unet(layout: UNetLayout, input_size: Optional[int] = 256, name: str = 
 
 def trainable_count(model) -> int:
     """Sum of the sizes of the trainable weights (the quantity Table III reports)."""
-    import numpy as np
-
     return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
 
 
@@ -230,8 +222,6 @@ def conv_flops(model, height: int = 256, width: int = 256) -> int:
 
 
 def _train_hint(label: str, preset: str) -> str:
-    from .enhancer_presets import PRESETS
-
     if preset not in PRESETS:       # a weights folder without a training preset of that name (e.g. "best")
         return (f"train it with `python -m models.train_enhancers --preset {{{','.join(sorted(PRESETS))}}} "
                 f"--labels {label}`, or pass the path of its weights; DL-Delta-n needs DL-Delta-(n-1) first, "
@@ -246,8 +236,6 @@ def preset_names() -> list[str]:
     ``models.enhancer_presets.PRESETS``, plus the weight folders ``prnet_synth.paths`` names when it
     resolves presets (``WEIGHTS_PREFERENCE`` and "best")."""
     from prnet_synth import paths
-
-    from .enhancer_presets import PRESETS
 
     names = set(PRESETS) | set(getattr(paths, "WEIGHTS_PREFERENCE", ()))
     if hasattr(paths, "resolve_weights_preset"):
@@ -284,9 +272,7 @@ def _structure(layout: UNetLayout) -> tuple:
 def check_model_label(model, label: str, where: str = "model") -> None:
     """ValueError (naming ``where``) unless ``model`` can be the enhancer ``label``: its name, when it is
     one training gives, must be ``label``'s (DL-Delta-n: that n; the base label "DL-Delta" takes any n),
-    and its layout must be ``label``'s up to the widths (``models.inference.layout_of``)."""
-    from .inference import layout_of
-
+    and its layout must be ``label``'s up to the widths (``layout_of``)."""
     want = label.replace("-", "_")
     named = label_of_model_name(model.name)
     if named is not None and named != label and not (label == "DL-Delta" and base_label(named) == "DL-Delta"):
@@ -350,6 +336,73 @@ def load_enhancer_model(label: str, path: Optional[os.PathLike | str] = None, pr
     if len(ins) != 4 or ins[-1] != 1 or len(outs) != 4 or outs[-1] != 1:
         raise ValueError(f"{p}: expected a model from NxHxWx1 to NxHxWx1, got {ins} -> {outs}")
     check_model_label(model, label, str(p))
-    from .inference import to_float32_model
-
     return to_float32_model(model)   # weights stored as float16 (compact presets) run in float32
+
+
+# ----------------------------------------------------------------------------- a built U-Net read back
+def _layer(model, name):
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        return None
+
+
+def layout_of(model) -> UNetLayout:
+    """The ``UNetLayout`` of a model built by ``models.unet.build_unet`` (ValueError for any other)."""
+    import keras
+
+    def count(tag):
+        n = 0
+        while _layer(model, f"{tag}_conv{n}") is not None:
+            n += 1
+        return n
+
+    widths = []
+    while _layer(model, f"enc{len(widths)}_conv0") is not None:
+        widths.append(int(model.get_layer(f"enc{len(widths)}_conv0").filters))
+    if not widths or _layer(model, "bottleneck_conv0") is None or _layer(model, "head") is None:
+        raise ValueError(f"{model.name}: not a U-Net of models.unet.build_unet (no enc0_conv0 / bottleneck / head layer)")
+    up = model.get_layer("dec0_up")
+    transpose = isinstance(up, keras.layers.Conv2DTranspose)
+    return UNetLayout(
+        widths=tuple(widths), bottleneck=int(model.get_layer("bottleneck_conv0").filters),
+        kernel=int(model.get_layer("enc0_conv0").kernel_size[0]), enc_convs=count("enc0"),
+        dec_convs=count("dec0"), bottleneck_convs=count("bottleneck"),
+        upsampling="transpose" if transpose else "nearest",
+        up_kernel=int(up.kernel_size[0]) if transpose else UNetLayout.up_kernel,
+        batchnorm=_layer(model, "enc0_bn0") is not None)
+
+
+# ----------------------------------------------------------------------------- compact storage (float16)
+def _rebuilt(model, policy: str):
+    """The same U-Net (``layout_of``) built under the dtype policy ``policy``, weights cast into it."""
+    import keras
+
+    prev = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        twin = build_unet(layout_of(model), input_size=None, name=model.name)
+    finally:
+        keras.config.set_dtype_policy(prev)
+    twin.set_weights([np.asarray(w).astype(v.dtype) for w, v in zip(model.get_weights(), twin.weights)])
+    return twin
+
+
+def any_size_copy(model):
+    """A float32 copy of a U-Net (same weights) whose input takes any multiple of its size multiple, e.g.
+    to run a model trained on fixed-size crops on whole images."""
+    return _rebuilt(model, "float32")
+
+
+def to_float16_model(model):
+    """A copy of a build_unet model whose variables are float16 (half the bytes on disk; the 1x1 output
+    head stays float32). Load it back with ``to_float32_model``."""
+    return _rebuilt(model, "float16")
+
+
+def to_float32_model(model):
+    """A float32 copy of a U-Net stored with float16 variables (``to_float16_model``); a float32 model
+    is returned unchanged."""
+    if all(np.dtype(w.dtype) != np.float16 for w in model.weights):
+        return model
+    return _rebuilt(model, "float32")

@@ -147,3 +147,47 @@ def test_no_import_loop_between_the_parts_of_experiments():
     graph = _experiments_unit_graph()
     assert "experiments.schlett" in graph and "experiments.enhancers" in graph["experiments.schlett"]
     assert _cycle(graph) is None, f"import loop: {' -> '.join(_cycle(graph))}"
+
+
+def _module_graph(package: str) -> dict[str, set[str]]:
+    """Module -> the modules of ``package`` it imports (function-level imports included); an import of a
+    name from a module counts as importing that module."""
+    graph: dict[str, set[str]] = {}
+    for p in sorted((REPO / package).rglob("*.py")):
+        rel = p.relative_to(REPO).with_suffix("")
+        module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        for n in imported_modules(p.read_text(), module if rel.name != "__init__" else module + ".__init__"):
+            parts = n.split(".")
+            if parts[0] != package:
+                continue
+            for k in range(len(parts), 1, -1):          # the longest prefix that is a module file
+                cand = REPO / Path(*parts[:k])
+                if cand.with_suffix(".py").is_file() or (cand / "__init__.py").is_file():
+                    if ".".join(parts[:k]) != module:
+                        graph.setdefault(module, set()).add(".".join(parts[:k]))
+                    break
+    return graph
+
+
+def test_no_import_loop_between_the_modules_of_models():
+    """Issue 22: models.unet and models.enhancer_presets, and models.unet and models.inference,
+    imported each other inside functions. The labels are in models.labels (imports nothing), the
+    layout read-back and the dtype rebuilds in models.unet; models.inference builds on models.unet."""
+    graph = _module_graph("models")
+    assert "models.labels" in graph["models.unet"] and "models.unet" in graph["models.inference"]
+    assert "models.labels" not in graph, "models.labels must import nothing of the project"
+    assert _cycle(graph) is None, f"import loop: {' -> '.join(_cycle(graph))}"
+    planted = {k: set(v) for k, v in graph.items()}
+    planted.setdefault("models.labels", set()).add("models.unet")
+    assert _cycle(planted) is not None
+
+
+def test_the_labels_are_the_layouts_and_the_re_exports_are_the_same_objects():
+    from models import enhancer_presets, inference, labels, unet
+
+    assert tuple(unet.LAYOUTS) == labels.BASE_LABELS and unet.ENHANCER_LABELS is labels.ENHANCER_LABELS
+    assert unet.base_label is labels.base_label and enhancer_presets.base_label is labels.base_label
+    assert inference.layout_of is unet.layout_of and inference.to_float32_model is unet.to_float32_model
+    assert labels.base_label("DL-Delta-3") == "DL-Delta"
+    with pytest.raises(ValueError, match="DL-Delta-5"):
+        labels.base_label("DL-Delta-5")
