@@ -109,6 +109,8 @@ CATALOG: tuple[Experiment, ...] = (
                args=("--preset", "cpu")),
     Experiment("chiu", "learning-study", "recognizer learning study", "benchmarks.chiu_learning_study",
                "`chiu/learning_study.csv`"),
+    Experiment("chiu", "depthnet-study", "DepthNet learning study (the relief of D*)", "benchmarks.chiu_depthnet_study",
+               "`chiu/depthnet_study.csv`, `depthnet_study.png`"),
 )
 
 
