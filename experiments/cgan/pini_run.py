@@ -103,6 +103,21 @@ def pixel_table(gt: np.ndarray, preds: dict[str, np.ndarray], data_key: str) -> 
     return pd.DataFrame(list(rows.values()))
 
 
+# The preset fields each network's training depends on (its data, sizes, optimiser, schedule): a
+# stored network is reused while these agree, so that e.g. a new lambda retrains the cGAN alone.
+_DATA_FIELDS = ("name", "input_size", "n_train", "train_identities")
+_ADAM = ("lr", "beta_1", "beta_2")
+NETWORK_FIELDS = {
+    "ae": _DATA_FIELDS + _ADAM + ("encoder_filters", "decoder_filters", "batch_size", "epochs"),
+    "cgan": _DATA_FIELDS + _ADAM + ("encoder_filters", "decoder_filters", "batch_size", "epochs", "recon_weight",
+                                    "recon_reduction"),
+    "pix2pix": _DATA_FIELDS + _ADAM + ("pix2pix_ngf", "pix2pix_ndf", "pix2pix_batch_size", "epochs"),
+    # the verifier also selects its epoch on the validation pairs (n_val faces of test_identities)
+    "siamese": _DATA_FIELDS + ("siamese_filters", "siamese_fc", "siamese_epochs", "siamese_train_pairs", "n_val",
+                               "test_identities", "val_pairs_per_cell"),
+}
+
+
 def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root: Optional[str] = None,
         generate: Optional[Callable] = None, log_fn=print) -> dict:
     from prnet_synth.atomic import atomic_write_csv, atomic_write_json, provenance, stamp_provenance
@@ -122,7 +137,11 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
     train, val, test, data_label = load_data(preset, seed, data, root, generate, log_fn)
     data_key = "biwi" if data == "biwi" else "pandora"   # the paper's column family (synthetic stands in for Pandora)
     prov = provenance(preset_name, seed, data_label)
-    settings = {"data": data_label, "input_size": preset.input_size, "preset_fields": dataclasses.asdict(preset)}
+    fields = dataclasses.asdict(preset)
+
+    def settings(name: str) -> dict:          # what a stored network must match to be reused
+        return {"data": data_label, "input_size": preset.input_size,
+                "preset_fields": {k: fields[k] for k in NETWORK_FIELDS[name]}}
 
     x_tr, y_tr = train.gray, train.depth8          # uint8 (memory maps for real data): batches converted in training
     s = preset.input_size
@@ -140,7 +159,7 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
         t0 = time.time()
         bs = preset.pix2pix_batch_size if name == "pix2pix" else preset.batch_size
         gen = train_or_load(f"pini_{name}", builders[name], x_tr, y_tr, epochs=preset.epochs, batch_size=bs,
-                            preset=preset_name, seed=seed, settings=settings, log=log_fn)
+                            preset=preset_name, seed=seed, settings=settings(name), log=log_fn)
         import keras
 
         keras.utils.set_random_seed(seed)           # pix2pix's test-time dropout: repeatable outputs
@@ -155,7 +174,7 @@ def run(preset_name: str = "quick", seed: int = 0, data: str = "synthetic", root
     test_pairs = ver.pairs_csv(out / "pairs_test.csv", test, preset.test_pairs_per_cell, seed + 13, log_fn, prov=prov)
     t0 = time.time()
     siam = ver.train_siamese(train.depth8, train.identity, preset=preset, seed=seed, label="pini_siamese",
-                             settings=settings, val=(val.depth8, val_pairs), log=log_fn)
+                             settings=settings("siamese"), val=(val.depth8, val_pairs), log=log_fn)
     timings["siamese"] = round(time.time() - t0, 1)
     sim_orig = ver.similarities(siam, test.depth8, test_pairs)
     same = test_pairs["same"].to_numpy()

@@ -92,13 +92,21 @@ def load_generator(path) -> "keras.Model":  # noqa: F821
 def stored_model_matches(path: Path, meta_path: Path, meta: dict) -> bool:
     """Whether the model file ``path`` exists and its record ``meta_path`` holds the settings ``meta``
     (the record's ``provenance``, who trained it and when, is no reason to retrain); an unreadable
-    record counts as no match."""
+    record counts as no match. ``meta["preset_fields"]`` names the preset fields the model depends on:
+    a record holding more fields matches when those agree (a record of all fields, as older runs
+    wrote, is not retrained for a change in a field the model does not use)."""
     if not (Path(path).is_file() and Path(meta_path).is_file()):
         return False
     try:
         stored = json.loads(Path(meta_path).read_text())
         stored.pop("provenance", None)
-        return stored == meta
+        want = dict(meta)
+        if isinstance(want.get("preset_fields"), dict) and isinstance(stored.get("preset_fields"), dict):
+            fields = want.pop("preset_fields")
+            have = stored.pop("preset_fields")
+            if any(k not in have or have[k] != v for k, v in fields.items()):
+                return False
+        return stored == want
     except (ValueError, OSError, AttributeError):
         return False
 
