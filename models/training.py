@@ -621,14 +621,17 @@ def _export(best_weights: Path, label: str, p: EnhancerPreset, weights: Path):
 def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=None, data=None,
               source: Optional[GroundTruthSource] = None, force: bool = False, verbose: bool = True,
               stop_after_epochs: Optional[int] = None, pair_cache: Optional[PairCache] = None,
-              budget_seconds: Optional[float] = None, callbacks: Sequence = (), export_on_stop: bool = False) -> dict:
+              budget_seconds: Optional[float] = None, callbacks: Sequence = (), export_on_stop: bool = False,
+              strategy=None) -> dict:
     """Train one enhancer (its previous DL-Delta model must exist). Returns a summary dict.
 
     ``stop_after_epochs``: return (unfinished, resumable) after that many epochs of this call.
     ``budget_seconds``: stop at the first epoch end after that much time in this call (resumable:
     the next call continues there). ``callbacks``: more Keras callbacks for every ``fit``.
     ``export_on_stop``: when the budget stops the run, also export the best weights so far (provenance
-    ``complete: false``); a later call still resumes the schedule."""
+    ``complete: false``); a later call still resumes the schedule. ``strategy``: a ``tf.distribute``
+    strategy (default ``choose_strategy()``); each step takes ``batch_size`` pairs per replica, so the
+    global batch is ``batch_size`` x replicas and the schedule's step count follows it."""
     import keras
 
     p = get_preset(preset)
@@ -649,11 +652,13 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
         state = None
     sessions = curriculum(label, p)
     source = source or make_source(data, seed, p.gt_chunk)
-    strategy = choose_strategy()
+    strategy = strategy if strategy is not None else choose_strategy()
     policy = set_precision_policy()
     best_file = work / "best.weights.h5"
     work.mkdir(parents=True, exist_ok=True)
 
+    # the initial weights follow the seed and the label, not what the process ran before
+    keras.utils.set_random_seed(derive_seed(seed, "init", label))
     with strategy.scope():
         model = build_enhancer_network(label, width_for(p, label), input_size=_train_input_size(p), min_width=p.min_width,
                                        name=label.replace("-", "_"))
