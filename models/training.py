@@ -253,15 +253,15 @@ def make_source(data, seed: int, chunk: int = 2000) -> GroundTruthSource:
     if data is None or data in ("procedural", "generator"):
         try:
             from prnet_synth import procedural
-            generate = procedural.generate
+            generate_depths = procedural.generate_depths
         except (ImportError, AttributeError) as exc:
-            raise RuntimeError("the synthetic ground-truth generator prnet_synth.procedural.generate is not "
+            raise RuntimeError("the synthetic ground-truth generator prnet_synth.procedural.generate_depths is not "
                                f"available ({exc}); pass data=<directory of GT PNGs> or data='toy'") from exc
 
         gt_seed = derive_seed(seed, "gt")
 
         def make(c, n):  # sample i of the training sequence is a function of (gt_seed, i) only
-            return np.stack([s["depth"] for s in generate(n, seed=gt_seed, start=c * n)])
+            return generate_depths(n, seed=gt_seed, start=c * n)   # in parallel processes (gt_workers())
 
         return ChunkedSource(make, chunk, "synthetic generator (prnet_synth.procedural)")
     if data == "toy":
