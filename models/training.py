@@ -776,8 +776,11 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
                     _export_with_provenance(best_file, label, p, weights, seed, source, state, policy, strategy,
                                             sessions, rows, complete=False)
                     _say(verbose, f"{label}: best weights so far exported to {weights} (schedule not finished)")
-                return {"label": label, "status": "stopped", "global_epoch": state.global_epoch,
-                        "seconds": state.seconds}
+                stopped = {"label": label, "status": "stopped", "global_epoch": state.global_epoch,
+                           "seconds": state.seconds}
+                if budget_hit[0] and export_on_stop and weights.is_file():
+                    stopped["weights"] = str(weights)
+                return stopped
     _export_with_provenance(best_file, label, p, weights, seed, source, state, policy, strategy, sessions, rows,
                             complete=True)
     state.done = True

@@ -129,7 +129,7 @@ def test_budget_stop_can_export_the_best_weights_so_far(tmp_path):
     p = tiny_preset(**kw)
     first = train_one("DL-Delta-1", p, 3, out_dir=tmp_path, data="toy", verbose=False, budget_seconds=1e-6,
                       export_on_stop=True)
-    assert first["status"] == "stopped"
+    assert first["status"] == "stopped" and first["weights"] == str(tmp_path / "DL-Delta-1.keras")
     meta = json.loads((tmp_path / "DL-Delta-1.json").read_text())
     # one epoch of 2 GTs x 3 variants of the 4 x 3 x 2 planned
     assert meta["complete"] is False and meta["images_seen"] == 6 and meta["schedule_done"] == pytest.approx(0.25)
