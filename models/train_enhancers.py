@@ -7,7 +7,8 @@ default: the synthetic generator ``prnet_synth.procedural``; ``toy`` = simple st
 ``--force`` (retrain models whose weights exist), ``--sheet-fraction F`` (not in the paper: replace
 that share of each stage's ground truths by face-free sheets, ``prnet_synth.sheets``; weights then go
 to ``<preset>_sheets<F>`` unless ``--out`` is given, so they never pass for the preset's own),
-``--budget-minutes M`` (train what fits in M minutes, stop at an epoch end, resumable), ``--plan`` (train nothing: print per model the training images, GFLOP per image and training PFLOP,
+``--budget-minutes M`` (train what fits in M minutes, stop at an epoch end, export the best weights
+so far with ``complete: false`` in their record, resumable: a later run continues the schedule), ``--plan`` (train nothing: print per model the training images, GFLOP per image and training PFLOP,
 ``models.training.training_plan``). A killed run resumes where it stopped.
 """
 from __future__ import annotations
@@ -35,7 +36,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sheet-fraction", type=float, default=None, metavar="F",
                     help="not in the paper: share of face-free sheet ground truths per stage (0 <= F < 1)")
     ap.add_argument("--budget-minutes", type=float, default=None, metavar="M",
-                    help="train as much as fits in M minutes, stop at an epoch end; a later run continues")
+                    help="train as much as fits in M minutes, stop at an epoch end and export the best weights so far "
+                         "(record: complete false); a later run continues")
     ap.add_argument("--gpu-tflops", type=float, default=989.0, metavar="T",
                     help="with --plan: the GPU's dense mixed-precision peak in TFLOP/s (default 989, an H100 SXM)")
     ap.add_argument("--gpu-utilisation", type=float, default=0.4, metavar="U",
@@ -102,7 +104,8 @@ def main(argv=None) -> int:
             raise ValueError(f"--budget-minutes must be > 0, got {args.budget_minutes}")
         train_enhancers(args.labels, preset, args.seed, out_dir=out, data=args.data, force=args.force,
                         verbose=not args.quiet,
-                        budget_seconds=None if args.budget_minutes is None else 60.0 * args.budget_minutes)
+                        budget_seconds=None if args.budget_minutes is None else 60.0 * args.budget_minutes,
+                        export_on_stop=args.budget_minutes is not None)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -44,6 +44,7 @@ from .unet import ENHANCER_LABELS, base_label, build_enhancer_network
 
 __all__ = [
     "Session", "curriculum", "GroundTruthSource", "make_source", "choose_strategy", "train_enhancers",
+    "export_best_so_far",
     "train_one", "derive_seed", "ORDER", "PairCache", "stage_pairs", "sheet_ground_truths", "training_plan",
     "stage_shape", "total_steps", "learning_rate", "log_sidecar_from_weights",
 ]
@@ -795,6 +796,28 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
             "epochs": state.global_epoch, "seconds": state.seconds}
 
 
+def export_best_so_far(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=None, data=None) -> Path:
+    """Export the best weights of a stopped, unfinished training of ``label`` (its resumable state in the
+    work folder) with the provenance record ``complete: false``, without training: what
+    ``train_one(..., export_on_stop=True)`` does when its budget ends. The state stays, so a later
+    ``train_one`` still resumes the schedule. Returns the weights path; FileNotFoundError without a
+    stopped run's best weights, ValueError for a finished or another seed's run."""
+    p = get_preset(preset)
+    weights, csv_path, work = _paths(label, p.name, Path(out_dir) if out_dir is not None else None)
+    state = _State.load(work / "state.json")
+    best_file = work / "best.weights.h5"
+    if state is not None and state.done:
+        raise ValueError(f"{work}: the training of {label} finished; its weights are {weights}")
+    if state is None or not best_file.is_file():
+        raise FileNotFoundError(f"{work}: no stopped training of {label} (preset {p.name}) with best weights to export")
+    if state.preset != p.name or state.seed != seed:
+        raise ValueError(f"{work}: the stopped training is preset {state.preset} seed {state.seed}, not {p.name} seed {seed}")
+    rows = _read_csv(csv_path, state.global_epoch)
+    _export_with_provenance(best_file, label, p, weights, seed, make_source(data, seed, p.gt_chunk), state,
+                            set_precision_policy(), choose_strategy(), curriculum(label, p), rows, complete=False)
+    return weights
+
+
 def _export_with_provenance(best_file, label, p, weights, seed, source, state, policy, strategy, sessions, rows,
                             complete: bool):
     """The weights file and its provenance record (``complete`` False: a time-boxed run stopped before
@@ -868,11 +891,12 @@ def training_plan(labels: Optional[Sequence[str]] = None, preset: "str | Enhance
 
 def train_enhancers(labels: Optional[Sequence[str]] = None, preset: "str | EnhancerPreset" = "quick", seed: int = 0,
                     out_dir=None, data=None, force: bool = False, verbose: bool = True,
-                    budget_seconds: Optional[float] = None) -> list[dict]:
+                    budget_seconds: Optional[float] = None, export_on_stop: bool = False) -> list[dict]:
     """Train the given enhancers (default: all 7, in the order Alpha, Beta, Gamma, Delta-1..4) with the
     IV-C curriculum; DL-Delta-n pulls in DL-Delta-1..n-1. Finished models are skipped, an interrupted
     one resumes. Weights go to ``prnet_synth.paths.weights_path(label, preset)`` (or ``out_dir``).
-    ``budget_seconds``: stop at the first epoch end after that much time (resumable)."""
+    ``budget_seconds``: stop at the first epoch end after that much time (resumable); with
+    ``export_on_stop`` the stopped model's best weights so far are exported (``complete: false``)."""
     p = get_preset(preset)
     todo = _with_dependencies(labels or ORDER)
     source = make_source(data, seed, p.gt_chunk)
@@ -885,7 +909,7 @@ def train_enhancers(labels: Optional[Sequence[str]] = None, preset: "str | Enhan
             _say(verbose, f"time budget spent before {label}; a later run continues there")
             break
         results.append(train_one(label, p, seed, out_dir=out_dir, source=source, force=force, verbose=verbose,
-                                 pair_cache=cache, budget_seconds=left))
+                                 pair_cache=cache, budget_seconds=left, export_on_stop=export_on_stop))
         if results[-1]["status"] == "stopped":
             break
     trained = [r["label"] for r in results if r["status"] == "trained"]

@@ -145,3 +145,25 @@ def test_images_smaller_than_the_crop_train_through_an_any_size_copy(tmp_path):
     p = tiny_preset(delta_gts=2, delta_stage_gts=2, epochs=1, delta_epochs=1, train_size=256)
     res = train_one("DL-Delta-1", p, 3, out_dir=tmp_path, data=toy_faces(2, size=128, seed=1), verbose=False)
     assert res["status"] == "trained" and (tmp_path / "DL-Delta-1.keras").is_file()
+
+
+def test_a_stopped_run_exports_its_best_weights_later_without_training(tmp_path):
+    import json
+
+    from models.training import export_best_so_far
+
+    p = tiny_preset(delta_gts=4, delta_stage_gts=2, epochs=2, delta_epochs=2)
+    with pytest.raises(FileNotFoundError, match="no stopped training"):
+        export_best_so_far("DL-Delta-1", p, 3, out_dir=tmp_path, data="toy")
+    first = train_one("DL-Delta-1", p, 3, out_dir=tmp_path, data="toy", verbose=False, budget_seconds=1e-6)
+    assert first["status"] == "stopped" and "weights" not in first
+    assert not (tmp_path / "DL-Delta-1.keras").exists()
+    with pytest.raises(ValueError, match="seed 3"):
+        export_best_so_far("DL-Delta-1", p, 4, out_dir=tmp_path, data="toy")
+    path = export_best_so_far("DL-Delta-1", p, 3, out_dir=tmp_path, data="toy")
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["complete"] is False and meta["images_seen"] == 6 and meta["schedule_done"] == pytest.approx(0.25)
+    second = train_one("DL-Delta-1", p, 3, out_dir=tmp_path, data="toy", verbose=False)   # still resumes
+    assert second["status"] == "trained" and second["epochs"] == 4
+    with pytest.raises(ValueError, match="finished"):
+        export_best_so_far("DL-Delta-1", p, 3, out_dir=tmp_path, data="toy")
