@@ -141,9 +141,9 @@ def test_bound_check_flags_invented_nose():
 # the two quick-weight bound tests below are expected to fail and turn into failures (strict) as soon as
 # those weights respect the bound. The cpu weights, trained on face-range depth and given the sheets in
 # that format (experiments.enhancers, input_format="fixed"), must keep the bound: ordinary tests.
-QUICK_WEIGHTS_BREAK_BOUND = ("the quick U-Net weights (minutes of training; DL-Alpha 13-18 mm and DL-Beta 5.5 mm on the tilted and "
-                             "bent sheets, attack_suite_summary.csv of clean bea5942) put depth in front of sheets; the 5 mm "
-                             "bound is for trained enhancers")
+QUICK_WEIGHTS_BREAK_BOUND = ("the quick U-Net weights (minutes of training) put depth in front of sheets: DL-Beta, the one "
+                             "U-Net still evaluated with quick weights, 5.5 mm on the tilted sheet (attack_suite_summary.csv of "
+                             "clean eea2cc5; DL-Alpha has cpu weights since); the 5 mm bound is for trained enhancers")
 
 
 def test_committed_attack_report_is_consistent():
