@@ -48,3 +48,15 @@ def test_rows_index_every_target_together():
     got = r[np.array([3, 1])]
     assert got["depth"].tolist() == [3, 1] and got["mask"].tolist() == [30, 10]
     assert set(RECIPES) >= {"cpu", "cpu_noadv", "cpu_lr1e3"}
+
+
+def test_the_inset_leaves_the_edge_out():
+    g = np.full((1, 12, 12), -1.0)
+    g[0, 2:10, 2:10] = 0.5                               # a flat face 8 px wide
+    p = g.copy()
+    p[0, 2, 2:10] = -0.9                                 # a blurred top edge in D*
+    whole = relief_scores(g, p)
+    inner = relief_scores(g, p, inset=1)
+    assert whole["relief_rmse"] > 1.0                    # the edge shows as relief
+    assert inner["relief_rmse"] == pytest.approx(0.0, abs=1e-9) and inner["flat_relief_rmse"] == 0.0
+    assert np.isnan(relief_scores(g, p, inset=5)["relief_rmse"])   # nothing left 5 px inside
