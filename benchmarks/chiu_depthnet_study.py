@@ -104,9 +104,9 @@ def main(argv=None) -> int:
     from experiments.chiu.masks import masks_for
     from models.chiu_depthnet import DepthNet
     from models.chiu_presets import get_preset
-    from prnet_synth.paths import results_dir, work_dir
+    from prnet_synth.paths import work_dir
 
-    out = Path(args.out) if args.out else results_dir() / "chiu" / "depthnet_study.csv"
+    out = study.output_path(args, "results/chiu/depthnet_study.csv")
     for recipe in study.pending_recipes(args.recipes, out, args.force):
         preset_name, over, extra = RECIPES[recipe]
         preset = get_preset(preset_name)

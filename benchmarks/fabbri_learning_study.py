@@ -44,7 +44,6 @@ def main(argv=None) -> int:
 
     import keras
 
-    from prnet_synth.paths import results_dir
     from experiments.cgan import probes
     from experiments.cgan.data import cached_synthetic
     from experiments.cgan.fabbri_run import black_background
@@ -53,7 +52,7 @@ def main(argv=None) -> int:
     from models.cgan_presets import get_preset
     from models.gan_common import count_params, from_unit, to_unit
 
-    out = Path(args.out) if args.out else results_dir() / "fabbri" / "learning_study.csv"
+    out = study.output_path(args, "results/fabbri/learning_study.csv")
     cache = work_dir("quick")
     for recipe in study.pending_recipes(args.recipes, out, args.force):
         kind, over = RECIPES[recipe]

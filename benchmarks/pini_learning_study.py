@@ -100,7 +100,6 @@ def main(argv=None) -> int:
 
     import keras
 
-    from prnet_synth.paths import results_dir
     from experiments.cgan import verification as ver
     from experiments.cgan.data import cached_synthetic
     from experiments.cgan.train import work_dir
@@ -109,7 +108,7 @@ def main(argv=None) -> int:
     from models.gan_common import count_params, from_unit
     from models.siamese import build_siamese
 
-    out = Path(args.out) if args.out else results_dir() / "pini" / "learning_study.csv"
+    out = study.output_path(args, "results/pini/learning_study.csv")
     for recipe in study.pending_recipes(args.recipes, out, args.force):
         kind, over, extra = RECIPES[recipe]
         base = extra.get("preset", "quick")

@@ -197,6 +197,11 @@ def test_study_pixel_l1_and_rows(tmp_path):
     assert study.pending_recipes(["x"], tmp_path / "none.csv", force=False) == ["x"]
     args = study.study_parser("doc", ["a", "c"], "results/x.csv").parse_args(["--recipes", "c", "--budget", "5"])
     assert args.recipes == ["c"] and args.budget == 5.0 and args.eval_every == 30.0 and not args.force
+    from prnet_synth.paths import results_dir
+
+    assert study.output_path(args, "results/pini/x.csv") == results_dir() / "pini" / "x.csv"
+    args.out = str(tmp_path / "mine.csv")
+    assert study.output_path(args, "results/pini/x.csv") == tmp_path / "mine.csv"
     with pytest.raises(SystemExit):
         study.study_parser("doc", ["a"], "results/x.csv").parse_args(["--recipes", "zz"])
 

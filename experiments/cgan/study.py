@@ -18,7 +18,8 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["pixel_l1", "train_for_budget", "append_rows", "done_recipes", "generator_of", "plot_curves"]
+__all__ = ["pixel_l1", "train_for_budget", "append_rows", "done_recipes", "generator_of", "plot_curves",
+           "output_path", "pending_recipes", "study_parser"]
 
 
 def pixel_l1(gt_u8: np.ndarray, pred_u8: np.ndarray) -> float:
@@ -102,6 +103,16 @@ def study_parser(doc: str, recipes: Sequence[str], default_csv: str):
     ap.add_argument("--force", action="store_true", help="rerun recipes already in the CSV")
     ap.add_argument("--out", default=None, help=f"CSV path (default {default_csv})")
     return ap
+
+
+def output_path(args, default_csv: str) -> Path:
+    """The study CSV: ``--out``, else ``default_csv`` ("results/<...>.csv") under ``results_dir()``."""
+    from prnet_synth.paths import results_dir
+
+    if args.out:
+        return Path(args.out)
+    rel = Path(default_csv)
+    return results_dir().joinpath(*rel.parts[1:]) if rel.parts[:1] == ("results",) else rel
 
 
 def pending_recipes(recipes: Sequence[str], out, force: bool, say=print) -> list[str]:
