@@ -40,7 +40,7 @@ from prnet_synth.atomic import atomic_save_keras_model, atomic_write_json, atomi
 from prnet_synth.conventions import read_depth_png
 
 from .enhancer_presets import EnhancerPreset, get_preset, width_for
-from .unet import ENHANCER_LABELS, base_label, build_enhancer_network
+from .unet import ENHANCER_LABELS, any_size_copy, base_label, build_enhancer_network, to_float16_model
 
 __all__ = [
     "Session", "curriculum", "GroundTruthSource", "make_source", "choose_strategy", "train_enhancers",
@@ -612,8 +612,6 @@ def _export(best_weights: Path, label: str, p: EnhancerPreset, weights: Path):
     model = build_enhancer_network(label, width_for(p, label), input_size=None, min_width=p.min_width, name=label.replace("-", "_"))
     model.load_weights(best_weights)
     if p.store_float16:
-        from .inference import to_float16_model
-
         model = to_float16_model(model)
     atomic_save_keras_model(model, weights)
     return weights
@@ -752,8 +750,6 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
             size, batch = stage_shape(p, sess, sj, gt.shape[1])
             fixed = model.input_shape[1]
             if fixed is not None and fixed != size:   # images smaller than the crop: an any-size copy
-                from .inference import any_size_copy
-
                 model = any_size_copy(model)
                 _compile(model, p, total_steps(p, sessions, strategy.num_replicas_in_sync))
             regen = None
@@ -773,13 +769,12 @@ def train_one(label: str, preset: "str | EnhancerPreset", seed: int, out_dir=Non
                 if budget_hit[0]:
                     _say(verbose, f"{label}: time budget reached after {state.global_epoch} epochs; "
                                   "a later run continues from here")
+                stopped = {"label": label, "status": "stopped", "global_epoch": state.global_epoch,
+                           "seconds": state.seconds}
                 if budget_hit[0] and export_on_stop and best_file.exists():
                     _export_with_provenance(best_file, label, p, weights, seed, source, state, policy, strategy,
                                             sessions, rows, complete=False)
                     _say(verbose, f"{label}: best weights so far exported to {weights} (schedule not finished)")
-                stopped = {"label": label, "status": "stopped", "global_epoch": state.global_epoch,
-                           "seconds": state.seconds}
-                if budget_hit[0] and export_on_stop and weights.is_file():
                     stopped["weights"] = str(weights)
                 return stopped
     _export_with_provenance(best_file, label, p, weights, seed, source, state, policy, strategy, sessions, rows,

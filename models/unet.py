@@ -35,7 +35,7 @@ import numpy as np
 
 # This module imports no TensorFlow at import time, so that importing the enhancer registry stays light.
 from .enhancer_presets import PRESETS
-from .labels import BASE_LABELS, ENHANCER_LABELS, base_label
+from .labels import ENHANCER_LABELS, base_label
 
 __all__ = [
     "TABLE_III", "LAYOUTS", "UNetLayout", "ENHANCER_LABELS", "base_label", "build_enhancer_network",
@@ -51,7 +51,6 @@ TABLE_III = {
     "DL-Gamma": 11_593_825,
     "DL-Delta": 4_175_713,
 }
-
 
 
 @dataclass(frozen=True)
@@ -203,7 +202,6 @@ def conv_flops(model, height: int = 256, width: int = 256) -> int:
     """Forward FLOPs per image (2 per multiply-add) of the Conv2D / Conv2DTranspose / Dense layers,
     counted from the layers' kernel shapes and output sizes at ``height`` x ``width`` input."""
     import keras
-    import numpy as np
 
     fixed = keras.models.clone_model(model, input_tensors=keras.Input((height, width, model.input_shape[-1])))
     total = 0
